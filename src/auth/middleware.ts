@@ -1,0 +1,44 @@
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError, ApiErrorCode } from '../api/errors';
+import type { AuthService, Principal, Role } from './service';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+    requestId: string;
+  }
+}
+
+/** `Authorization: Bearer <key>` on every /v1 route; 401 when missing or unknown. */
+export function authenticate(auth: AuthService) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S{8,256})$/i.exec(header);
+    const principal = match?.[1] ? await auth.authenticate(match[1]) : undefined;
+    if (!principal) {
+      throw ApiError.of(ApiErrorCode.Unauthenticated, "The token is expired, inactive, or doesn't exist.");
+    }
+    req.principal = principal;
+    next();
+  };
+}
+
+/** 403 unless the caller has one of the roles. */
+export function requireRole(...roles: Role[]) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (!req.principal || !roles.includes(req.principal.role)) {
+      throw ApiError.of(ApiErrorCode.NotAuthorized, 'Not authorized to have access to this resource.');
+    }
+    next();
+  };
+}
+
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw ApiError.of(ApiErrorCode.Unauthenticated, "The token is expired, inactive, or doesn't exist.");
+  return req.principal;
+}
+
+/** A client key sees only its own customer's resources; others are reported as not found, never as forbidden. */
+export function canSeeCustomer(principal: Principal, customerId: string | null): boolean {
+  return principal.role !== 'client' || (customerId !== null && principal.customerId === customerId);
+}

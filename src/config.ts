@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * Configuration is read once, from the environment, and validated up front:
+ * a typo in a variable fails the process at start-up instead of at the first request.
+ */
+const EnvSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** When unset, an embedded PostgreSQL is started (see src/db/embedded-postgres.ts). */
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+  /** When unset, the Temporal CLI dev server is started (see src/temporal/dev-server.ts). */
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('payments'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_UI_URL: z.string().url().optional(),
+  /** Path to a `temporal` binary; otherwise PATH, then the build cache, then `go install`. */
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  /** Secret for an admin API key that is created (idempotently) at start-up. */
+  ADMIN_API_KEY: z.string().min(16).optional(),
+  /** How long POST /v1/transfers waits for the workflow's outcome before answering 202. */
+  TRANSFER_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Largest JSON body accepted. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
+  DATA_DIR: z.string().min(1).default('.data'),
+});
+
+export type Config = {
+  env: string;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  port: number;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  temporal: {
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    uiPort: number;
+    uiUrl: string | undefined;
+    cliPath: string | undefined;
+  };
+  adminApiKey: string | undefined;
+  transferSyncWaitMs: number;
+  maxBodyBytes: number;
+  dataDir: string;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL,
+      cliPath: e.TEMPORAL_CLI,
+    },
+    adminApiKey: e.ADMIN_API_KEY,
+    transferSyncWaitMs: e.TRANSFER_SYNC_WAIT_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    dataDir: e.DATA_DIR,
+  };
+}

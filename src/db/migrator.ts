@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import type { Db } from './knex';
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
+
+/**
+ * Loads the timestamped migrations in migrations/ with the running process's own module loader
+ * (tsx in development, the jest transform in tests), so knex never needs a TypeScript register hook.
+ */
+class DirectoryMigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    return fs
+      .readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^\d{14}_[\w-]+\.ts$/.test(f))
+      .sort();
+  }
+  getMigrationName(file: string): string {
+    return file.replace(/\.ts$/, '');
+  }
+  async getMigration(file: string): Promise<Knex.Migration> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.join(MIGRATIONS_DIR, file)) as Knex.Migration;
+  }
+}
+
+const migrationConfig = (): Knex.MigratorConfig => ({ migrationSource: new DirectoryMigrationSource() });
+
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
+  return applied;
+}
+
+export async function migrateRollback(db: Db, all = false): Promise<string[]> {
+  const [, rolledBack] = (await db.migrate.rollback(migrationConfig(), all)) as [number, string[]];
+  return rolledBack;
+}

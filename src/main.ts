@@ -1,0 +1,107 @@
+/**
+ * `npm start`: everything on one machine. Postgres (DATABASE_URL or embedded, data in .data/),
+ * the Temporal dev server (TEMPORAL_ADDRESS or the CLI's, state in .data/temporal.db, Web UI),
+ * the worker and the API. Prints the URLs and an admin key; Ctrl-C stops it all.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startApplication } from './application';
+import { createAuthService } from './auth/service';
+import { loadConfig } from './config';
+import { openDatabase } from './db/database';
+import { preferredOrFreePort } from './net';
+import { createLogger } from './logger';
+import { ensureTemporalCli } from './temporal/cli';
+import { startDevServer } from './temporal/dev-server';
+
+const DEFAULT_TEMPORAL_PORT = 7233;
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const stops: Array<() => Promise<void>> = [];
+  const shutdown = async (code: number) => {
+    for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    process.exit(code);
+  };
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal}: stopping`);
+      void shutdown(0);
+    });
+  }
+
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const database = await openDatabase(config, (line) => logger.debug({ postgres: line }));
+    stops.push(database.stop);
+
+    let temporalAddress = config.temporal.address;
+    let uiUrl = config.temporal.uiUrl;
+    if (!temporalAddress) {
+      const cliPath = ensureTemporalCli({ explicitPath: config.temporal.cliPath, log: (m) => logger.info(m) });
+      const devServer = await startDevServer({
+        cliPath,
+        dbFile: path.join(config.dataDir, 'temporal.db'),
+        port: await preferredOrFreePort(DEFAULT_TEMPORAL_PORT),
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        log: (line) => logger.debug({ temporal: line }),
+      });
+      stops.push(devServer.stop);
+      temporalAddress = devServer.address;
+      uiUrl ??= devServer.uiUrl;
+    }
+
+    const app = await startApplication({
+      databaseUrl: database.url,
+      databasePoolMax: config.databasePoolMax,
+      temporalAddress,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      logger,
+      runApi: true,
+      runWorker: true,
+      port: config.port,
+      transferSyncWaitMs: config.transferSyncWaitMs,
+      maxBodyBytes: config.maxBodyBytes,
+    });
+    stops.push(app.stop);
+
+    const adminKey = config.adminApiKey ?? persistentAdminKey(config.dataDir);
+    await createAuthService({ db: app.db }).ensureAdminKey(adminKey);
+
+    const lines = [
+      '',
+      'Payments service is running.',
+      `  API:          ${app.url}/v1   (health: ${app.url}/health, readiness: ${app.url}/ready)`,
+      `  Temporal UI:  ${uiUrl ?? '(external Temporal: see its UI)'}`,
+      `  Temporal:     ${temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  Postgres:     ${database.embedded ? 'embedded, data in ' + path.join(config.dataDir, 'postgres') : 'DATABASE_URL'}`,
+      `  Admin key:    ${adminKey}`,
+      '',
+      `  Try: curl -s ${app.url}/v1/customers -H "Authorization: Bearer ${adminKey}" -H "Content-Type: application/json" -d '{"name":"Ada","country":"GB"}'`,
+      '  Ctrl-C stops everything.',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await shutdown(1);
+  }
+}
+
+/** Generated on first start and kept in .data/ (mode 0600), so the printed key stays valid across restarts. */
+function persistentAdminKey(dataDir: string): string {
+  const file = path.join(dataDir, 'admin-api-key');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const key = `sk_admin_${randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+void main();

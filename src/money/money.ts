@@ -1,0 +1,80 @@
+import Decimal from 'decimal.js';
+
+/**
+ * Exact money arithmetic. Amounts travel as decimal strings (wire, workflow payloads),
+ * live as NUMERIC in Postgres and as `Money` (a decimal.js clone) in code. Never a JS number.
+ *
+ * Rounding rule: amounts are rounded to their currency's ISO 4217 minor units,
+ * half away from zero ("round half up" on magnitudes; decimal.js ROUND_HALF_UP), the
+ * convention of EU Regulation 1103/97 for currency conversions. The precision of 40
+ * significant digits keeps intermediate results (rates, products) exact for any amount
+ * we accept.
+ */
+export const Money = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP, toExpNeg: -40, toExpPos: 40 });
+export type Money = Decimal;
+
+export const ROUNDING_MODE = Decimal.ROUND_HALF_UP;
+
+/** Largest number of integer digits an amount may have (seed 001: "amount" is 1-11 characters; we allow more). */
+export const MAX_INTEGER_DIGITS = 15;
+
+export type AmountError =
+  | { code: 'invalid_amount'; message: string }
+  | { code: 'amount_not_positive'; message: string }
+  | { code: 'too_many_decimals'; message: string }
+  | { code: 'amount_too_large'; message: string };
+
+export type ParsedAmount = { ok: true; value: Money } | { ok: false; error: AmountError };
+
+// Plain decimal notation only: digits, an optional fraction. No sign, exponent, spaces or leading zeros.
+const DECIMAL_STRING = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+
+/**
+ * Parses a client-supplied amount for a currency with `minorUnits` decimals.
+ * Only strings are accepted: a JSON number has already lost exactness.
+ */
+export function parseAmount(input: unknown, minorUnits: number): ParsedAmount {
+  if (typeof input !== 'string') {
+    return fail('invalid_amount', 'Amount must be a decimal string, e.g. "10.50".');
+  }
+  const match = DECIMAL_STRING.exec(input);
+  if (!match) {
+    return fail('invalid_amount', 'Amount must be a plain decimal string of digits with an optional fraction, e.g. "10.50".');
+  }
+  const [, integerPart = '', fraction = ''] = match;
+  if (integerPart.length > MAX_INTEGER_DIGITS) {
+    return fail('amount_too_large', `Amount may have at most ${MAX_INTEGER_DIGITS} integer digits.`);
+  }
+  const decimals = fraction.length > 0 ? fraction.length - 1 : 0;
+  if (decimals > minorUnits) {
+    return fail(
+      'too_many_decimals',
+      minorUnits === 0
+        ? 'This currency has no minor units: the amount must be a whole number.'
+        : `This currency allows at most ${minorUnits} decimal places.`,
+    );
+  }
+  const value = new Money(input);
+  if (!value.gt(0)) {
+    return fail('amount_not_positive', 'Amount must be greater than zero.');
+  }
+  return { ok: true, value };
+}
+
+function fail(code: AmountError['code'], message: string): ParsedAmount {
+  return { ok: false, error: { code, message } as AmountError };
+}
+
+/** Rounds to the currency's minor units with the documented rule (half away from zero). */
+export function roundToMinorUnits(value: Decimal.Value, minorUnits: number): Money {
+  return new Money(value).toDecimalPlaces(minorUnits, ROUNDING_MODE);
+}
+
+/** The canonical string of an amount: exactly `minorUnits` decimals ("10.50", "1000" for JPY, "1.250" for KWD). */
+export function formatAmount(value: Decimal.Value, minorUnits: number): string {
+  const d = new Money(value);
+  if (!d.equals(d.toDecimalPlaces(minorUnits))) {
+    throw new RangeError(`Amount ${d.toString()} has more than ${minorUnits} decimals; round it first`);
+  }
+  return d.toFixed(minorUnits);
+}

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../../workflows/transfer-definitions';
+
+export type DevServerHandle = { address: string; uiUrl: string | undefined; stop: () => Promise<void> };
+
+const SEARCH_ATTRIBUTE_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', BOOL: 'Bool' };
+
+/** `--search-attribute Name=Type` flags for every custom attribute the workflows use. */
+export function searchAttributeFlags(): string[] {
+  return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_TYPE[key.type] ?? key.type}`]);
+}
+
+/**
+ * Runs `temporal server start-dev` as a child process with its state in a SQLite file, so a restart
+ * keeps workflow history, and the Web UI on `uiPort`.
+ */
+export async function startDevServer(opts: {
+  cliPath: string;
+  /** SQLite file for the server's state; omitted, state lives in memory (tests). */
+  dbFile?: string;
+  port: number;
+  /** Web UI port; omitted, the server runs headless. */
+  uiPort?: number;
+  namespace: string;
+  log?: (line: string) => void;
+}): Promise<DevServerHandle> {
+  if (opts.dbFile) fs.mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    ...(opts.dbFile ? ['--db-filename', path.resolve(opts.dbFile)] : []),
+    '--ip', '127.0.0.1',
+    '--port', String(opts.port),
+    ...(opts.uiPort ? ['--ui-port', String(opts.uiPort)] : ['--headless']),
+    '--namespace', opts.namespace,
+    '--log-level', 'warn',
+    ...searchAttributeFlags(),
+  ];
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = opts.log ?? (() => undefined);
+  let output = '';
+  const capture = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output = (output + text).slice(-4000);
+    for (const line of text.split('\n')) if (line.trim()) log(line);
+  };
+  child.stdout?.on('data', capture);
+  child.stderr?.on('data', capture);
+
+  const address = `127.0.0.1:${opts.port}`;
+  await waitUntilReady(child, address, opts.namespace, () => output);
+  return {
+    address,
+    uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
+    stop: () => stopChild(child),
+  };
+}
+
+async function waitUntilReady(child: ChildProcess, address: string, namespace: string, output: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`temporal server start-dev exited during start-up:\n${output()}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  await stopChild(child);
+  throw new Error(`Temporal dev server did not become ready on ${address}:\n${output()}`);
+}
+
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,30 @@
+import type { ResponseCode, TransferStatus } from './outcomes';
+
+export type TransferRow = {
+  id: string;
+  ref_id: string;
+  customer_id: string;
+  created_by_key_id: string | null;
+  idempotency_scope: string;
+  idempotency_key: string;
+  request_hash: string;
+  source_account_id: string;
+  destination_account_id: string;
+  source_amount: string;
+  source_currency: string;
+  target_amount: string;
+  target_currency: string;
+  reference: string;
+  description: string | null;
+  external_id: string | null;
+  metadata: Record<string, string>;
+  status: TransferStatus;
+  response_code: ResponseCode | null;
+  message: string | null;
+  workflow_id: string;
+  hold_id: string | null;
+  ledger_transaction_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+};

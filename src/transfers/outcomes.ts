@@ -1,0 +1,50 @@
+/**
+ * Outcome codes of a transfer, as seed 001 defines them ("response_code" with its "message").
+ * Pure data: imported by the workflow sandbox as well as by the API.
+ */
+export const ResponseCode = {
+  Success: '1',
+  Quarantined: '12',
+  Declined: '101',
+  ContactSupport: '606',
+  InsufficientFunds: '650',
+  ComplianceFirewall: '651',
+} as const;
+export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode];
+
+export const RESPONSE_MESSAGES: Record<ResponseCode, string> = {
+  '1': 'success',
+  '12': 'quarantined',
+  '101': 'declined',
+  '606': 'contact_support',
+  '650': 'insufficient_funds',
+  '651': 'compliance_firewall',
+};
+
+export type TransferStatus = 'processing' | 'completed' | 'declined' | 'failed';
+export const TERMINAL_STATUSES: readonly TransferStatus[] = ['completed', 'declined', 'failed'];
+
+/**
+ * Why a transfer was refused: the `type` of the non-retryable ApplicationFailure an activity throws.
+ * Every reason maps to exactly one response code.
+ */
+export enum TransferFailureType {
+  InsufficientFunds = 'InsufficientFunds',
+  AccountNotFound = 'AccountNotFound',
+  AccountNotActive = 'AccountNotActive',
+  HolderNotActive = 'HolderNotActive',
+  CurrencyMismatch = 'CurrencyMismatch',
+  SameAccount = 'SameAccount',
+}
+
+export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> = {
+  [TransferFailureType.InsufficientFunds]: ResponseCode.InsufficientFunds,
+  [TransferFailureType.AccountNotFound]: ResponseCode.Declined,
+  [TransferFailureType.AccountNotActive]: ResponseCode.Declined,
+  [TransferFailureType.HolderNotActive]: ResponseCode.Declined,
+  [TransferFailureType.CurrencyMismatch]: ResponseCode.Declined,
+  [TransferFailureType.SameAccount]: ResponseCode.Declined,
+};
+
+export const isTransferFailureType = (type: unknown): type is TransferFailureType =>
+  typeof type === 'string' && Object.prototype.hasOwnProperty.call(FAILURE_RESPONSE_CODES, type);

@@ -1,0 +1,57 @@
+import type { Knex } from 'knex';
+import type { Db } from '../db/knex';
+import type { TransferRow } from './model';
+import type { ResponseCode, TransferStatus } from './outcomes';
+
+export type TransferOutcomeRecord = {
+  status: Exclude<TransferStatus, 'processing'>;
+  responseCode: ResponseCode;
+  message: string;
+};
+
+/** Persistence of transfers: the API's source of truth. */
+export function createTransferRepository(db: Db) {
+  const get = (id: string, trx: Knex | Knex.Transaction = db) =>
+    trx('transfers').where({ id }).first<TransferRow | undefined>();
+
+  async function mustGet(id: string): Promise<TransferRow> {
+    const row = await get(id);
+    if (!row) throw new Error(`Transfer ${id} not found`);
+    return row;
+  }
+
+  async function linkHold(id: string, holdId: string): Promise<void> {
+    await db('transfers').where({ id }).update({ hold_id: holdId, updated_at: db.fn.now() });
+  }
+
+  async function linkLedgerTransaction(id: string, ledgerTransactionId: string): Promise<void> {
+    await db('transfers').where({ id }).update({ ledger_transaction_id: ledgerTransactionId, updated_at: db.fn.now() });
+  }
+
+  /**
+   * Moves a transfer out of `processing`, once. The row lock makes the transition atomic; a repeat
+   * (activity retry) finds it already recorded and returns it unchanged.
+   */
+  async function recordOutcome(id: string, outcome: TransferOutcomeRecord): Promise<TransferRow> {
+    return db.transaction(async (trx) => {
+      const row = await trx('transfers').where({ id }).forUpdate().first<TransferRow | undefined>();
+      if (!row) throw new Error(`Transfer ${id} not found`);
+      if (row.status !== 'processing') return row;
+      const [updated] = await trx('transfers')
+        .where({ id })
+        .update({
+          status: outcome.status,
+          response_code: outcome.responseCode,
+          message: outcome.message,
+          completed_at: trx.fn.now(),
+          updated_at: trx.fn.now(),
+        })
+        .returning<TransferRow[]>('*');
+      return updated as TransferRow;
+    });
+  }
+
+  return { get, mustGet, linkHold, linkLedgerTransaction, recordOutcome };
+}
+
+export type TransferRepository = ReturnType<typeof createTransferRepository>;

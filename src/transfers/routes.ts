@@ -1,0 +1,92 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { ApiError, ApiErrorCode } from '../api/errors';
+import { idempotencyKeyOf } from '../api/idempotency';
+import { decodeCursor, encodeCursor, PageQuery } from '../api/pagination';
+import { AmountString, parseInput, pathId, Reference, Uuid } from '../api/validation';
+import { principalOf, requireRole } from '../auth/middleware';
+import type { AccountService } from '../accounts/service';
+import type { TransferService } from './service';
+import type { TransferWorkflowGateway } from './workflow-gateway';
+import type { createTransferPresenter } from './presenter';
+
+const CreateTransfer = z.strictObject({
+  source_account_id: Uuid,
+  destination_account_id: Uuid,
+  source_amount: AmountString.optional(),
+  target_amount: AmountString.optional(),
+  reference: Reference,
+  description: z.string().max(255).optional(),
+  external_id: z.string().min(1).max(255).optional(),
+  // seed 002: a flat map whose values are stored and returned as strings
+  metadata: z
+    .record(z.string().min(1).max(64), z.string().max(500))
+    .refine((m) => Object.keys(m).length <= 50, 'At most 50 metadata keys')
+    .optional(),
+});
+
+const ListTransfers = z.strictObject({
+  ...PageQuery,
+  account_id: Uuid.optional(),
+  status: z.enum(['processing', 'completed', 'declined', 'failed']).optional(),
+});
+const ListCursor = z.object({ created_at: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), id: Uuid });
+
+export function transferRoutes(deps: {
+  transfers: TransferService;
+  accounts: AccountService;
+  gateway: TransferWorkflowGateway;
+  present: ReturnType<typeof createTransferPresenter>;
+  syncWaitMs: number;
+}): Router {
+  const { transfers, gateway, present } = deps;
+  const router = Router();
+
+  /**
+   * 201 with the outcome when the workflow reaches it within the bound (a decline is an outcome,
+   * with its response code); otherwise 202 `processing` with a Location to poll.
+   */
+  router.post('/transfers', requireRole('admin', 'client'), async (req, res) => {
+    const principal = principalOf(req);
+    const key = idempotencyKeyOf(req, true);
+    const input = parseInput(CreateTransfer, req.body);
+    const { transfer, replayed } = await transfers.create(principal, key, input);
+    if (transfer.status === 'processing') {
+      try {
+        await gateway.startAndAwait(transfer, deps.syncWaitMs);
+      } catch (err) {
+        req.log.error({ err, transferId: transfer.id }, 'could not start or reach the transfer workflow');
+        throw ApiError.of(
+          ApiErrorCode.ServiceUnavailable,
+          'The transfer is recorded but could not be started; retry with the same Idempotency-Key.',
+        );
+      }
+    }
+    const current = (await transfers.getVisible(principal, transfer.id)) ?? transfer;
+    if (replayed) res.set('Idempotent-Replayed', 'true');
+    res
+      .status(current.status === 'processing' ? 202 : 201)
+      .location(`/v1/transfers/${current.id}`)
+      .json(await present(current));
+  });
+
+  router.get('/transfers/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {
+    const transfer = await transfers.getVisible(principalOf(req), pathId(req.params.id));
+    if (!transfer) throw ApiError.of(ApiErrorCode.NotFound, 'No transfer with this id.');
+    res.json(await present(transfer));
+  });
+
+  router.get('/transfers', requireRole('admin', 'compliance', 'client'), async (req, res) => {
+    const principal = principalOf(req);
+    const query = parseInput(ListTransfers, req.query);
+    if (query.account_id) await deps.accounts.mustGetVisible(principal, query.account_id);
+    const after = decodeCursor(query.cursor, ListCursor);
+    const page = await transfers.list(principal, { accountId: query.account_id, status: query.status, limit: query.limit, after });
+    res.json({
+      data: await Promise.all(page.transfers.map(present)),
+      next_cursor: page.next ? encodeCursor(page.next) : null,
+    });
+  });
+
+  return router;
+}

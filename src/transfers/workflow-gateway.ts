@@ -1,0 +1,59 @@
+import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { transferWorkflow } from '../../workflows/transfer';
+import { awaitTransferOutcomeUpdate } from '../../workflows/transfer-definitions';
+import { toWorkflowInput } from './service';
+import type { TransferRow } from './model';
+
+export type WaitResult = 'outcome' | 'timeout';
+
+/**
+ * Starts a transfer's workflow (or attaches to the running one) and waits a bounded time for
+ * its outcome, with update-with-start: one round trip starts the workflow and subscribes to the
+ * `awaitTransferOutcome` update. Workflow ids come from transfer ids, and a closed workflow
+ * is never restarted (REJECT_DUPLICATE), so a transfer runs at most one workflow.
+ */
+export function createTransferWorkflowGateway(deps: { client: Client; taskQueue: string; logger: Logger }) {
+  const { client, taskQueue } = deps;
+
+  const startOptions = (t: TransferRow) => ({
+    workflowId: t.workflow_id,
+    taskQueue,
+    args: [toWorkflowInput(t)] as [ReturnType<typeof toWorkflowInput>],
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+  });
+
+  async function startAndAwait(t: TransferRow, waitMs: number): Promise<WaitResult> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), waitMs);
+    try {
+      await client.withAbortSignal(controller.signal, () =>
+        client.workflow.executeUpdateWithStart(awaitTransferOutcomeUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, startOptions(t)),
+        }),
+      );
+      return 'outcome';
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'outcome'; // closed: its outcome is recorded
+      if (!controller.signal.aborted) throw err;
+      // The bound passed first. Make sure the workflow exists whatever stage the call reached.
+      await ensureStarted(t);
+      return 'timeout';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function ensureStarted(t: TransferRow): Promise<void> {
+    try {
+      await client.workflow.start(transferWorkflow, startOptions(t));
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  return { startAndAwait, ensureStarted };
+}
+
+export type TransferWorkflowGateway = ReturnType<typeof createTransferWorkflowGateway>;

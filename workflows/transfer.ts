@@ -1,0 +1,107 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { TransferActivities } from '../activities';
+import {
+  FAILURE_RESPONSE_CODES,
+  isTransferFailureType,
+  RESPONSE_MESSAGES,
+  ResponseCode,
+  type TransferStatus,
+} from '../src/transfers/outcomes';
+import {
+  awaitTransferOutcomeUpdate,
+  CustomerIdSearchAttribute,
+  SourceAccountIdSearchAttribute,
+  transferStatusQuery,
+  TransferStatusSearchAttribute,
+  type TransferOutcome,
+  type TransferStep,
+  type TransferWorkflowInput,
+} from './transfer-definitions';
+
+// Business refusals are non-retryable ApplicationFailures; everything else (database down,
+// worker crash) is retried with backoff until it succeeds: the money must end in a known state.
+const activities = proxyActivities<TransferActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+type Compensation = { name: string; run: () => Promise<void> };
+
+/**
+ * A transfer between two ledger accounts: validate → reserve → post → completed.
+ * A decline at any step undoes what earlier steps did (the compensation stack) and is recorded
+ * on the transfer with seed 001's response code.
+ */
+export async function transferWorkflow(input: TransferWorkflowInput): Promise<TransferOutcome> {
+  const ref = { transferId: input.transferId };
+  let status: TransferStatus = 'processing';
+  let step: TransferStep = 'validating';
+  let outcome: TransferOutcome | null = null;
+
+  setHandler(transferStatusQuery, () => ({ transferId: input.transferId, status, step, outcome }));
+  setHandler(awaitTransferOutcomeUpdate, async () => {
+    await condition(() => outcome !== null);
+    return outcome as TransferOutcome;
+  });
+  upsertSearchAttributes([
+    { key: TransferStatusSearchAttribute, value: status },
+    { key: CustomerIdSearchAttribute, value: input.customerId },
+    { key: SourceAccountIdSearchAttribute, value: input.sourceAccountId },
+  ]);
+
+  const compensations: Compensation[] = [];
+  let result: Omit<TransferOutcome, 'transferId'>;
+  try {
+    await activities.validateTransfer(ref);
+    step = 'reserving';
+    await activities.reserveFunds(ref);
+    compensations.push({ name: 'releaseFunds', run: () => activities.releaseFunds(ref) });
+    step = 'posting';
+    await activities.postTransfer(ref);
+    result = { status: 'completed', responseCode: ResponseCode.Success, message: RESPONSE_MESSAGES[ResponseCode.Success] };
+  } catch (err) {
+    result = refusalOutcome(err);
+    log.warn('Transfer refused', { transferId: input.transferId, step, responseCode: result.responseCode, reason: result.message });
+    step = 'compensating';
+    for (const compensation of compensations.reverse()) {
+      await compensation.run();
+    }
+  }
+
+  step = 'recording';
+  await activities.recordTransferOutcome({ ...ref, ...result });
+  status = result.status;
+  step = 'done';
+  outcome = { transferId: input.transferId, ...result };
+  upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
+
+  // Let a waiting awaitTransferOutcome update return before the workflow closes.
+  await condition(allHandlersFinished);
+  return outcome;
+}
+
+/** Maps an activity's failure to the transfer's outcome: a known decline reason or contact_support. */
+function refusalOutcome(err: unknown): Omit<TransferOutcome, 'transferId'> {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && isTransferFailureType(cause.type)) {
+    const responseCode = FAILURE_RESPONSE_CODES[cause.type];
+    return { status: 'declined', responseCode, message: `${RESPONSE_MESSAGES[responseCode]}: ${cause.message}` };
+  }
+  if (cause instanceof ApplicationFailure && cause.nonRetryable) {
+    return {
+      status: 'failed',
+      responseCode: ResponseCode.ContactSupport,
+      message: `${RESPONSE_MESSAGES[ResponseCode.ContactSupport]}: ${cause.message}`,
+    };
+  }
+  throw err;
+}
