@@ -17,6 +17,8 @@ export type ApplicationOptions = {
   namespace: string;
   taskQueue: string;
   logger: Logger;
+  /** Apply pending migrations first (default). Deployments run `npm run migrate` once instead. */
+  migrate?: boolean;
   /** Which parts to run in this process: `npm start` runs both; docker-compose one each. */
   runApi: boolean;
   runWorker: boolean;
@@ -36,7 +38,7 @@ export type Application = { db: Db; url: string | undefined; stop: () => Promise
  */
 export async function startApplication(opts: ApplicationOptions): Promise<Application> {
   const db = createDb(opts.databaseUrl, opts.databasePoolMax);
-  await migrateLatest(db);
+  if (opts.migrate !== false) await migrateLatest(db);
   const stops: Array<() => Promise<void>> = [() => db.destroy()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => opts.logger.error({ err }, 'error during shutdown'));

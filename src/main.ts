@@ -14,12 +14,14 @@ import { preferredOrFreePort } from './net';
 import { createLogger } from './logger';
 import { ensureTemporalCli } from './temporal/cli';
 import { startDevServer } from './temporal/dev-server';
+import { installTemporalRuntime } from './temporal/runtime';
 
 const DEFAULT_TEMPORAL_PORT = 7233;
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  installTemporalRuntime(logger);
   const stops: Array<() => Promise<void>> = [];
   const shutdown = async (code: number) => {
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));

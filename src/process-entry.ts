@@ -1,0 +1,42 @@
+import { startApplication } from './application';
+import { createAuthService } from './auth/service';
+import { loadConfig } from './config';
+import { createLogger } from './logger';
+import { installTemporalRuntime } from './temporal/runtime';
+
+/**
+ * Runs one role (API or worker) against an existing Postgres and Temporal: the shape of a
+ * deployment (docker-compose), where each role is its own process and nothing is embedded.
+ */
+export async function runRole(role: 'api' | 'worker'): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, `payments-${role}`);
+  if (!config.databaseUrl || !config.temporal.address) {
+    throw new Error(`npm run ${role} needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything locally instead)`);
+  }
+  installTemporalRuntime(logger);
+  const app = await startApplication({
+    migrate: false,
+    databaseUrl: config.databaseUrl,
+    databasePoolMax: config.databasePoolMax,
+    temporalAddress: config.temporal.address,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    logger,
+    runApi: role === 'api',
+    runWorker: role === 'worker',
+    port: config.port,
+    transferSyncWaitMs: config.transferSyncWaitMs,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);
+  logger.info({ url: app.url }, `${role} started`);
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      void app.stop().then(() => process.exit(0));
+    });
+  }
+}
