@@ -15,6 +15,8 @@ import type { AccountService } from './service';
 const CreateAccount = z.strictObject({ customer_id: Uuid, currency: CurrencyCode });
 const CreateDeposit = z.strictObject({ amount: AmountString, reference: Reference });
 const EntriesQuery = z.strictObject(PageQuery);
+/** Entry sequence numbers are Postgres bigints. */
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 export function accountRoutes(deps: { accounts: AccountService; ledger: LedgerService }): Router {
   const { accounts, ledger } = deps;
@@ -33,7 +35,7 @@ export function accountRoutes(deps: { accounts: AccountService; ledger: LedgerSe
   router.get('/accounts/:id/entries', requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const account = await accounts.mustGetVisible(principalOf(req), pathId(req.params.id));
     const query = parseInput(EntriesQuery, req.query);
-    const before = decodeCursor(query.cursor, z.object({ seq: z.string().regex(/^\d{1,19}$/) }));
+    const before = decodeCursor(query.cursor, z.object({ seq: z.string().regex(/^\d{1,19}$/).refine((s) => BigInt(s) <= MAX_BIGINT) }));
     const page = await ledger.listEntries(account.id, { limit: query.limit, before: before?.seq });
     res.json({
       data: page.entries.map((e) => presentEntry(e, account.minor_units)),

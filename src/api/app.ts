@@ -105,12 +105,20 @@ function fromBodyParser(err: { type?: string; status?: number }): ApiError | und
     case 'stream.encoding.set':
       return ApiError.of(ApiErrorCode.MalformedJson, 'The request body could not be read.');
     default:
-      return undefined;
+      // Any other 4xx from reading the body, e.g. one that does not decompress as its Content-Encoding says.
+      return err.status !== undefined && err.status >= 400 && err.status < 500
+        ? ApiError.of(ApiErrorCode.MalformedJson, 'The request body could not be read.')
+        : undefined;
   }
 }
 
 function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction) {
-  let apiError = err instanceof ApiError ? err : fromBodyParser(err as { type?: string });
+  let apiError =
+    err instanceof ApiError
+      ? err
+      : err instanceof URIError // the router could not percent-decode a path parameter: no resource has that path
+        ? ApiError.of(ApiErrorCode.NotFound, 'No resource at this path.')
+        : fromBodyParser(err as { type?: string; status?: number });
   if (!apiError) {
     req.log?.error({ err }, 'unhandled error');
     apiError = ApiError.of(ApiErrorCode.InternalError, 'Something went wrong on our side.');

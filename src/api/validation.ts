@@ -14,8 +14,8 @@ function toDetails(issues: z.core.$ZodIssue[]): ErrorDetail[] {
           path: pointer([...issue.path, key]),
         }));
       case 'invalid_type':
-        // With reportInput, an absent value is the only one without an `input`.
-        return 'input' in issue
+        // With reportInput, an absent value is the only one whose `input` is undefined (JSON has no undefined).
+        return issue.input !== undefined
           ? [{ error_code: ApiErrorCode.InvalidType, message: `Expected ${issue.expected}.`, path }]
           : [{ error_code: ApiErrorCode.MissingField, message: 'The field is missing on the request body or parameters.', path }];
       default:

@@ -19,6 +19,7 @@ export function createDb(connectionString: string, poolMax = 20): Db {
 /** Postgres error codes we act on. */
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_CHECK_VIOLATION = '23514';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
 
 export function isPgError(err: unknown, code: string, constraint?: string): boolean {
   if (typeof err !== 'object' || err === null) return false;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
-import { isPgError, PG_CHECK_VIOLATION } from '../db/knex';
+import { isPgError, PG_CHECK_VIOLATION, PG_FOREIGN_KEY_VIOLATION } from '../db/knex';
 import { Money } from '../money/money';
 import { LedgerError, LedgerErrorCode } from './errors';
 import type {
@@ -90,7 +90,14 @@ export function createLedgerService(deps: LedgerDeps) {
         })
         .onConflict('idempotency_key')
         .ignore()
-        .returning<HoldRow[]>('*');
+        .returning<HoldRow[]>('*')
+        .catch((err: unknown) => {
+          // The hold's foreign key fires before the account check below could say why.
+          if (isPgError(err, PG_FOREIGN_KEY_VIOLATION, 'holds_account_id_fkey')) {
+            throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
+          }
+          throw err;
+        });
       if (!inserted) {
         const existing = await trx('holds').where({ idempotency_key: input.idempotencyKey }).first<HoldRow>();
         if (existing.account_id !== input.accountId || !new Money(existing.amount).eq(amount)) {

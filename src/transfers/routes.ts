@@ -30,7 +30,15 @@ const ListTransfers = z.strictObject({
   account_id: Uuid.optional(),
   status: z.enum(['processing', 'completed', 'declined', 'failed']).optional(),
 });
-const ListCursor = z.object({ created_at: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), id: Uuid });
+/** A real instant (no month 13, no Feb 30): anything else would reach Postgres's timestamptz cast and fail there. */
+const isRealInstant = (s: string) => {
+  const d = new Date(s);
+  return !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.toISOString().slice(0, 19) === s.slice(0, 19);
+};
+const ListCursor = z.object({
+  created_at: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/).refine(isRealInstant),
+  id: Uuid,
+});
 
 export function transferRoutes(deps: {
   transfers: TransferService;
