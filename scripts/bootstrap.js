@@ -11,6 +11,9 @@ const installed = path.join(root, 'node_modules', '.package-lock.json');
 
 const stale = !fs.existsSync(installed) || (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(installed).mtimeMs);
 if (stale) {
-  console.error('Installing node modules (npm ci)...');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  // `npm install` rather than `npm ci`: the lock file cannot list every platform's optional binary
+  // (some, e.g. @swc/core's darwin builds, are missing from the registry this project installs from),
+  // and `npm ci` refuses such a lock while `npm install` installs exactly the locked versions.
+  console.error('Installing node modules (npm install)...');
+  execSync('npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
 }

@@ -30,6 +30,8 @@ export type ApplicationOptions = {
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
 };
 
+const RECOVERY_INTERVAL_MS = 30_000;
+
 export type Application = { db: Db; url: string | undefined; stop: () => Promise<void> };
 
 /**
@@ -72,7 +74,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       const connection = await Connection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
       const client = new Client({ connection, namespace: opts.namespace });
-      const app = createApp({
+      const { app, recovery } = createApp({
         db,
         temporal: client,
         taskQueue: opts.taskQueue,
@@ -80,6 +82,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         transferSyncWaitMs: opts.transferSyncWaitMs,
         maxBodyBytes: opts.maxBodyBytes,
       });
+      stops.push(recovery.start(RECOVERY_INTERVAL_MS));
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(opts.port ?? 0, '0.0.0.0', () => resolve(s));
         s.once('error', reject);

@@ -16,6 +16,7 @@ import { createLedgerService } from '../ledger/service';
 import { createTransferPresenter } from '../transfers/presenter';
 import { transferRoutes } from '../transfers/routes';
 import { createTransferService } from '../transfers/service';
+import { createTransferRecovery } from '../transfers/recovery';
 import { createTransferWorkflowGateway } from '../transfers/workflow-gateway';
 import { ApiError, ApiErrorCode, errorEnvelope } from './errors';
 
@@ -27,6 +28,9 @@ export type AppDeps = {
   transferSyncWaitMs: number;
   maxBodyBytes: number;
 };
+
+/** A transfer still processing after this long without a workflow is picked up by the recovery sweep. */
+const RECOVERY_MIN_AGE_MS = 60_000;
 
 /** The HTTP API: every route under /v1 requires a bearer key; errors share one envelope. */
 export function createApp(deps: AppDeps) {
@@ -40,6 +44,7 @@ export function createApp(deps: AppDeps) {
   const gateway = createTransferWorkflowGateway({ client: deps.temporal, taskQueue: deps.taskQueue, logger });
   const present = createTransferPresenter({ db, currencies });
 
+  const recovery = createTransferRecovery({ db, gateway, logger, minAgeMs: RECOVERY_MIN_AGE_MS });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -78,7 +83,7 @@ export function createApp(deps: AppDeps) {
     throw ApiError.of(ApiErrorCode.NotFound, 'No such route.');
   });
   app.use(errorHandler);
-  return app;
+  return { app, recovery };
 }
 
 /** Requests that carry a body must say it is JSON. */

@@ -27,6 +27,7 @@ import { createWorker } from '../../src/temporal/worker';
 import type { TransferRow } from '../../src/transfers/model';
 import { createTransferRepository } from '../../src/transfers/repository';
 import { createTransferService, toWorkflowInput, type CreateTransferInput } from '../../src/transfers/service';
+import { createTransferRecovery } from '../../src/transfers/recovery';
 import { createTransferWorkflowGateway } from '../../src/transfers/workflow-gateway';
 import { transferWorkflow } from '../../workflows/transfer';
 import {
@@ -478,6 +479,29 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectPostedOnce(t, '7.50');
     await expectBalances(source.accountId, '2.50', '0.00', '2.50');
     await expectBalances(destination.accountId, '7.50', '0.00', '7.50');
+    await expectLedgerInvariants(db);
+  });
+
+  test('recovery sweep starts the workflow of a transfer recorded without one (crash between insert and start)', async () => {
+    const source = await party({ deposit: '20.00' });
+    const destination = await party();
+    // The API committed the row and died before starting the workflow.
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '4.00' });
+    // Its row is an hour old; every other test's rows are minutes old, so only ours qualifies.
+    await db('transfers').where({ id: t.id }).update({ created_at: db.raw("now() - interval '1 hour'") });
+    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger });
+    const recovery = createTransferRecovery({ db, gateway, logger: testLogger, minAgeMs: 30 * 60_000 });
+
+    expect(await recovery.sweepOnce()).toBe(1);
+    const handle = client.workflow.getHandle(transferWorkflowId(t.id));
+    expect(await handle.result()).toEqual({ transferId: t.id, status: 'completed', responseCode: '1', message: 'success' });
+    const { runId } = await handle.describe();
+    // Finished now: the next sweep has nothing to do and the run is never repeated.
+    expect(await recovery.sweepOnce()).toBe(0);
+    expect((await handle.describe()).runId).toBe(runId);
+    await expectTransferRow(t, 'completed', '1', 'success');
+    await expectPostedOnce(t, '4.00');
+    await expectBalances(source.accountId, '16.00', '0.00', '16.00');
     await expectLedgerInvariants(db);
   });
 });
