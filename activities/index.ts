@@ -30,6 +30,10 @@ const LEDGER_DECLINES: Partial<Record<LedgerErrorCode, TransferFailureType>> = {
   [LedgerErrorCode.CurrencyMismatch]: TransferFailureType.CurrencyMismatch,
 };
 
+/** Postgres classes 22 (data exception) and 23 (integrity constraint): the same statement will fail again. */
+const isPermanentDatabaseError = (err: unknown): err is { code: string; message: string } =>
+  typeof err === 'object' && err !== null && /^2[23][0-9A-Z]{3}$/.test(String((err as { code?: unknown }).code));
+
 function asActivityFailure(err: unknown): unknown {
   if (isLedgerError(err)) {
     const type = LEDGER_DECLINES[err.code];
@@ -37,6 +41,9 @@ function asActivityFailure(err: unknown): unknown {
     // Ledger states that retrying cannot fix (a voided hold, an unbalanced posting) are not declines
     // but they are not transient either: fail fast so the workflow compensates.
     return ApplicationFailure.create({ type: `Ledger.${err.code}`, message: err.message, nonRetryable: true });
+  }
+  if (isPermanentDatabaseError(err)) {
+    return ApplicationFailure.create({ type: `Database.${err.code}`, message: err.message, nonRetryable: true });
   }
   return err;
 }
@@ -66,11 +73,18 @@ export function createActivities(deps: ActivityDeps) {
       if (!party || party.kind !== 'customer') {
         throw decline(TransferFailureType.AccountNotFound, `The ${role} account does not exist`);
       }
+      // The payer may learn its own account's state, never the payee's.
       if (party.status !== 'active') {
-        throw decline(TransferFailureType.AccountNotActive, `The ${role} account is ${party.status}`);
+        throw decline(
+          TransferFailureType.AccountNotActive,
+          role === 'source' ? `The source account is ${party.status}` : 'The destination account cannot receive funds',
+        );
       }
       if (party.customer_status !== 'active') {
-        throw decline(TransferFailureType.HolderNotActive, `The ${role} account holder is ${party.customer_status}`);
+        throw decline(
+          TransferFailureType.HolderNotActive,
+          role === 'source' ? `The source account holder is ${party.customer_status}` : 'The destination account cannot receive funds',
+        );
       }
     }
     if (source!.currency !== t.source_currency || destination!.currency !== t.target_currency) {
@@ -84,51 +98,39 @@ export function createActivities(deps: ActivityDeps) {
   /** Phase one: a hold on the source's available balance. */
   async function reserveFunds({ transferId }: TransferRef): Promise<{ holdId: string }> {
     const t = await transfers.mustGet(transferId);
-    try {
-      const hold = await ledger.reserve({
-        idempotencyKey: ledgerKey(transferId, 'reserve'),
-        accountId: t.source_account_id,
-        currency: t.source_currency,
-        amount: t.source_amount,
-        transferId,
-      });
-      await transfers.linkHold(transferId, hold.id);
-      return { holdId: hold.id };
-    } catch (err) {
-      throw asActivityFailure(err);
-    }
+    const hold = await ledger.reserve({
+      idempotencyKey: ledgerKey(transferId, 'reserve'),
+      accountId: t.source_account_id,
+      currency: t.source_currency,
+      amount: t.source_amount,
+      transferId,
+    });
+    await transfers.linkHold(transferId, hold.id);
+    return { holdId: hold.id };
   }
 
   /** Phase two: the balanced entries, consuming the hold. Returns the first posting when repeated. */
   async function postTransfer({ transferId }: TransferRef): Promise<{ ledgerTransactionId: string }> {
     const t = await transfers.mustGet(transferId);
     if (!t.hold_id) throw new Error(`Transfer ${transferId} has no hold to post`);
-    try {
-      const posted = await ledger.postTransaction({
-        idempotencyKey: ledgerKey(transferId, 'post'),
-        kind: 'transfer',
-        transferId,
-        reference: t.reference,
-        description: t.description ?? t.reference,
-        settleHoldId: t.hold_id,
-        legs: transferLegs(t),
-      });
-      await transfers.linkLedgerTransaction(transferId, posted.id);
-      return { ledgerTransactionId: posted.id };
-    } catch (err) {
-      throw asActivityFailure(err);
-    }
+    const posted = await ledger.postTransaction({
+      idempotencyKey: ledgerKey(transferId, 'post'),
+      kind: 'transfer',
+      transferId,
+      reference: t.reference,
+      description: t.description ?? t.reference,
+      settleHoldId: t.hold_id,
+      legs: transferLegs(t),
+    });
+    await transfers.linkLedgerTransaction(transferId, posted.id);
+    return { ledgerTransactionId: posted.id };
   }
 
   /** Compensation for reserveFunds: gives the reserved amount back to the available balance. */
   async function releaseFunds({ transferId }: TransferRef): Promise<void> {
     const t = await transfers.mustGet(transferId);
     if (!t.hold_id) return;
-    try {
-      await ledger.voidHold(t.hold_id);
-    } catch (err) {
-      throw asActivityFailure(err);
-    }
+    await ledger.voidHold(t.hold_id);
   }
 
   async function recordTransferOutcome(input: TransferRef & TransferOutcomeRecord): Promise<void> {
@@ -136,7 +138,23 @@ export function createActivities(deps: ActivityDeps) {
     await transfers.recordOutcome(transferId, outcome);
   }
 
-  return { validateTransfer, reserveFunds, postTransfer, releaseFunds, recordTransferOutcome };
+  return withFailureMapping({ validateTransfer, reserveFunds, postTransfer, releaseFunds, recordTransferOutcome });
+}
+
+/** Every activity reports ledger refusals and permanent database errors as non-retryable failures. */
+function withFailureMapping<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      async (...args: never[]) => {
+        try {
+          return await fn(...args);
+        } catch (err) {
+          throw asActivityFailure(err);
+        }
+      },
+    ]),
+  ) as T;
 }
 
 export type TransferActivities = ReturnType<typeof createActivities>;

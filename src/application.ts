@@ -7,6 +7,7 @@ import { createApp } from './api/app';
 import { createDb, type Db } from './db/knex';
 import { migrateLatest } from './db/migrator';
 import { createLedgerService } from './ledger/service';
+import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './temporal/worker';
 import { createTransferRepository } from './transfers/repository';
 
@@ -26,6 +27,8 @@ export type ApplicationOptions = {
   transferSyncWaitMs: number;
   maxBodyBytes: number;
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Called when the worker stops on its own: the process should exit rather than accept work nothing runs. */
+  onFatal?: (err: unknown) => void;
   /** Tests wrap the real activities (e.g. to simulate a crash after a commit). */
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
 };
@@ -40,30 +43,37 @@ export type Application = { db: Db; url: string | undefined; stop: () => Promise
  */
 export async function startApplication(opts: ApplicationOptions): Promise<Application> {
   const db = createDb(opts.databaseUrl, opts.databasePoolMax);
-  if (opts.migrate !== false) await migrateLatest(db);
   const stops: Array<() => Promise<void>> = [() => db.destroy()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => opts.logger.error({ err }, 'error during shutdown'));
   };
 
   try {
+    if (opts.migrate !== false) await migrateLatest(db);
     if (opts.runWorker) {
+      const admin = await Connection.connect({ address: opts.temporalAddress });
+      await ensureSearchAttributes(admin, opts.namespace).finally(() => admin.close());
       const connection = await NativeConnection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
-      const ledger = createLedgerService({ db });
-      const activityDeps = { db, ledger, transfers: createTransferRepository(db) };
-      const activities = createActivities(activityDeps);
+      const activities = createActivities({ db, ledger: createLedgerService({ db }), transfers: createTransferRepository(db) });
       const worker = await createWorker({
         connection,
         namespace: opts.namespace,
         taskQueue: opts.taskQueue,
-        activityDeps,
         activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
         workflowBundle: opts.workflowBundle,
       });
+      let stopping = false;
       const running = worker.run();
-      running.catch((err) => opts.logger.fatal({ err }, 'worker stopped unexpectedly'));
+      running.then(
+        () => !stopping && opts.onFatal?.(new Error('worker stopped')),
+        (err) => {
+          opts.logger.fatal({ err }, 'worker stopped unexpectedly');
+          opts.onFatal?.(err);
+        },
+      );
       stops.push(async () => {
+        stopping = true;
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
       });

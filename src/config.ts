@@ -20,7 +20,10 @@ const EnvSchema = z.object({
   /** Path to a `temporal` binary; otherwise PATH, then the build cache, then `go install`. */
   TEMPORAL_CLI: z.string().min(1).optional(),
   /** Secret for an admin API key that is created (idempotently) at start-up. */
-  ADMIN_API_KEY: z.string().min(16).optional(),
+  ADMIN_API_KEY: z
+    .string()
+    .regex(/^\S{16,256}$/, 'must be 16-256 characters without spaces (it is sent as a bearer token)')
+    .optional(),
   /** How long POST /v1/transfers waits for the workflow's outcome before answering 202. */
   TRANSFER_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Largest JSON body accepted. */

@@ -17,22 +17,29 @@ import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime } from './temporal/runtime';
 
 const DEFAULT_TEMPORAL_PORT = 7233;
+const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   installTemporalRuntime(logger);
   const stops: Array<() => Promise<void>> = [];
+  let stopping = false;
   const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // A stop step that hangs must not keep the process alive for ever.
+    setTimeout(() => process.exit(code || 1), SHUTDOWN_DEADLINE_MS).unref();
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
     process.exit(code);
   };
-  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      logger.info(`${signal}: stopping`);
+      if (stopping) {
+        logger.warn(`${signal} again: exiting now`);
+        process.exit(130);
+      }
+      logger.info(`${signal}: stopping (again to force)`);
       void shutdown(0);
     });
   }
@@ -53,8 +60,8 @@ async function main() {
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
         log: (line) => logger.debug({ temporal: line }),
+        onSpawn: (stop) => stops.push(stop),
       });
-      stops.push(devServer.stop);
       temporalAddress = devServer.address;
       uiUrl ??= devServer.uiUrl;
     }
@@ -71,6 +78,7 @@ async function main() {
       port: config.port,
       transferSyncWaitMs: config.transferSyncWaitMs,
       maxBodyBytes: config.maxBodyBytes,
+      onFatal: () => void shutdown(1),
     });
     stops.push(app.stop);
 

@@ -28,6 +28,7 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
     port: config.port,
     transferSyncWaitMs: config.transferSyncWaitMs,
     maxBodyBytes: config.maxBodyBytes,
+    onFatal: () => process.exit(1),
   });
   if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);
   logger.info({ url: app.url }, `${role} started`);

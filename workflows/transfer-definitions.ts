@@ -35,6 +35,9 @@ export type TransferProgress = {
   outcome: TransferOutcome | null;
 };
 
+/** The workflow's registered type (its function name in workflows/transfer.ts); clients start it by this name. */
+export const TRANSFER_WORKFLOW_TYPE = 'transferWorkflow';
+
 export const transferWorkflowId = (transferId: string): string => `transfer-${transferId}`;
 
 /** Current status and step, for ops and the API. */

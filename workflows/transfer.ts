@@ -2,7 +2,9 @@ import {
   ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
+  isCancellation,
   log,
   proxyActivities,
   setHandler,
@@ -40,6 +42,10 @@ type Compensation = { name: string; run: () => Promise<void> };
  * A transfer between two ledger accounts: validate → reserve → post → completed.
  * A decline at any step undoes what earlier steps did (the compensation stack) and is recorded
  * on the transfer with seed 001's response code.
+ *
+ * Cancelling the workflow (e.g. from the Temporal UI) is honoured until funds are reserved; from
+ * the reservation on, the money step runs to its end so the ledger is never left half-way, and
+ * compensation and the outcome record always run.
  */
 export async function transferWorkflow(input: TransferWorkflowInput): Promise<TransferOutcome> {
   const ref = { transferId: input.transferId };
@@ -62,35 +68,40 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   let result: Omit<TransferOutcome, 'transferId'>;
   try {
     await activities.validateTransfer(ref);
-    step = 'reserving';
-    await activities.reserveFunds(ref);
-    compensations.push({ name: 'releaseFunds', run: () => activities.releaseFunds(ref) });
-    step = 'posting';
-    await activities.postTransfer(ref);
+    await CancellationScope.nonCancellable(async () => {
+      step = 'reserving';
+      await activities.reserveFunds(ref);
+      compensations.push({ name: 'releaseFunds', run: () => activities.releaseFunds(ref) });
+      step = 'posting';
+      await activities.postTransfer(ref);
+    });
     result = { status: 'completed', responseCode: ResponseCode.Success, message: RESPONSE_MESSAGES[ResponseCode.Success] };
   } catch (err) {
     result = refusalOutcome(err);
     log.warn('Transfer refused', { transferId: input.transferId, step, responseCode: result.responseCode, reason: result.message });
     step = 'compensating';
-    for (const compensation of compensations.reverse()) {
-      await compensation.run();
-    }
+    await CancellationScope.nonCancellable(async () => {
+      for (const compensation of compensations.reverse()) await compensation.run();
+    });
   }
 
   step = 'recording';
-  await activities.recordTransferOutcome({ ...ref, ...result });
+  await CancellationScope.nonCancellable(() => activities.recordTransferOutcome({ ...ref, ...result }));
   status = result.status;
   step = 'done';
   outcome = { transferId: input.transferId, ...result };
   upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
 
   // Let a waiting awaitTransferOutcome update return before the workflow closes.
-  await condition(allHandlersFinished);
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return outcome;
 }
 
 /** Maps an activity's failure to the transfer's outcome: a known decline reason or contact_support. */
 function refusalOutcome(err: unknown): Omit<TransferOutcome, 'transferId'> {
+  if (isCancellation(err)) {
+    return { status: 'failed', responseCode: ResponseCode.ContactSupport, message: 'contact_support: cancelled by an operator' };
+  }
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && isTransferFailureType(cause.type)) {
     const responseCode = FAILURE_RESPONSE_CODES[cause.type];
@@ -103,5 +114,7 @@ function refusalOutcome(err: unknown): Omit<TransferOutcome, 'transferId'> {
       message: `${RESPONSE_MESSAGES[ResponseCode.ContactSupport]}: ${cause.message}`,
     };
   }
+  // Anything else is a bug in workflow code: failing the workflow task makes Temporal retry it
+  // once a fixed worker is deployed, with the transfer's state intact.
   throw err;
 }

@@ -55,7 +55,7 @@ export function accountRoutes(deps: { accounts: AccountService; ledger: LedgerSe
         amount: amount.toString(),
         reference: input.reference,
         idempotencyKey: key ? `deposit:${account.id}:${key}` : `deposit:${randomUUID()}`,
-        requestHash: requestHash({ amount: amount.toString(), reference: input.reference }),
+        requestHash: requestHash(input),
       });
       const entry = posted.entries.find((e) => e.account_id === account.id);
       res.status(201).json({

@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps) {
   const accounts = createAccountService({ db, ledger, customers, currencies });
   const transfers = createTransferService({ db, accounts, ledger });
   const gateway = createTransferWorkflowGateway({ client: deps.temporal, taskQueue: deps.taskQueue, logger });
-  const present = createTransferPresenter({ db, currencies });
+  const presenter = createTransferPresenter({ db, currencies });
 
   const recovery = createTransferRecovery({ db, gateway, logger, minAgeMs: RECOVERY_MIN_AGE_MS });
   const app = express();
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps) {
   v1.use(apiKeyRoutes({ auth, customers }));
   v1.use(customerRoutes({ customers }));
   v1.use(accountRoutes({ accounts, ledger }));
-  v1.use(transferRoutes({ transfers, accounts, gateway, present, syncWaitMs: deps.transferSyncWaitMs }));
+  v1.use(transferRoutes({ transfers, accounts, gateway, presenter, syncWaitMs: deps.transferSyncWaitMs }));
   app.use('/v1', v1);
 
   app.use((_req: Request, _res: Response) => {

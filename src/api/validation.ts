@@ -34,6 +34,13 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
 export const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Must be a UUID');
 /** Seed 001: reference is 1-18 characters of letters, digits, space, `_` and `-`. */
 export const Reference = z.string().regex(/^[A-Za-z0-9 _-]{1,18}$/, 'Must be 1-18 letters, digits, spaces, "_" or "-"');
+// NUL, or half of a UTF-16 surrogate pair: Postgres cannot store either in text or jsonb.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this pattern must find
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Free text of at most `max` characters that Postgres can store. */
+export const SafeText = (max: number) =>
+  z.string().max(max).refine((s) => !UNSTORABLE.test(s), 'Must be valid Unicode text without NUL characters');
+
 /** Amounts are strings; their format is checked against the currency by src/money. */
 export const AmountString = z.string().max(64);
 export const CurrencyCode = z.string().regex(/^[A-Z]{3}$/, 'Must be an ISO 4217 code such as "USD"');

@@ -1,13 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
-import { parseInput, Uuid } from '../api/validation';
+import { parseInput, SafeText, Uuid } from '../api/validation';
 import type { CustomerService } from '../customers/service';
 import { requireRole } from './middleware';
 import { ROLES, type AuthService } from './service';
 
 const CreateApiKey = z
-  .strictObject({ role: z.enum(ROLES), customer_id: Uuid.optional(), label: z.string().max(100).optional() })
+  .strictObject({ role: z.enum(ROLES), customer_id: Uuid.optional(), label: SafeText(100).optional() })
   .refine((k) => (k.role === 'client') === (k.customer_id !== undefined), {
     message: 'customer_id is required for the client role and not allowed for the others',
     path: ['customer_id'],

@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
-import { parseInput, pathId } from '../api/validation';
+import { parseInput, pathId, SafeText } from '../api/validation';
 import { canSeeCustomer, principalOf, requireRole } from '../auth/middleware';
 import { presentCustomer, type CustomerService } from './service';
 
 const CreateCustomer = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: SafeText(200).pipe(z.string().trim().min(1)),
   country: z.string().regex(/^[A-Z]{2}$/, 'Must be an ISO 3166-1 alpha-2 code such as "US"'),
 });
 

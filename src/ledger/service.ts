@@ -129,7 +129,7 @@ export function createLedgerService(deps: LedgerDeps) {
   /** Releases a pending hold without moving money. Voiding a voided hold is a no-op; a posted hold cannot be voided. */
   async function voidHold(holdId: string): Promise<HoldRow> {
     return db.transaction(async (trx) => {
-      const hold = await trx('holds').where({ id: holdId }).forUpdate().first<HoldRow | undefined>();
+      const hold = await trx('holds').where({ id: holdId }).forNoKeyUpdate().first<HoldRow | undefined>();
       if (!hold) throw new LedgerError(LedgerErrorCode.HoldNotFound, `Hold ${holdId} not found`);
       if (hold.status === 'voided') return hold;
       if (hold.status === 'posted') throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${holdId} is already posted`);
@@ -151,17 +151,24 @@ export function createLedgerService(deps: LedgerDeps) {
    */
   async function postTransaction(input: PostTransactionInput): Promise<PostedTransaction> {
     assertBalanced(input.legs);
+    // Every way a repeat can find the first posting goes through here: same key, other request → refused.
+    const replay = (first: PostedTransaction): PostedTransaction => {
+      if (input.requestHash !== undefined && first.request_hash !== input.requestHash) {
+        throw new LedgerError(LedgerErrorCode.IdempotencyConflict, 'Idempotency key was used with a different request');
+      }
+      return first;
+    };
     const first = await findTransaction(input.idempotencyKey);
-    if (first) return first;
+    if (first) return replay(first);
     try {
       return await db.transaction(async (trx) => {
         let hold: HoldRow | undefined;
         if (input.settleHoldId) {
-          hold = await trx('holds').where({ id: input.settleHoldId }).forUpdate().first<HoldRow | undefined>();
+          hold = await trx('holds').where({ id: input.settleHoldId }).forNoKeyUpdate().first<HoldRow | undefined>();
           if (!hold) throw new LedgerError(LedgerErrorCode.HoldNotFound, `Hold ${input.settleHoldId} not found`);
           // Holding the hold's lock, a repeat of this posting now sees the first one if it committed.
           const again = await findTransaction(input.idempotencyKey, trx);
-          if (again) return again;
+          if (again) return replay(again);
           if (hold.status !== 'pending') {
             throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${hold.id} is ${hold.status}`);
           }
@@ -184,11 +191,11 @@ export function createLedgerService(deps: LedgerDeps) {
           // A concurrent duplicate committed first (it held the unique index); return its result.
           const winner = await findTransaction(input.idempotencyKey, trx);
           if (!winner) throw new Error(`Ledger transaction ${input.idempotencyKey} vanished`);
-          return winner;
+          return replay(winner);
         }
 
         const accountIds = [...new Set(input.legs.map((l) => l.accountId))].sort();
-        const locked = (await trx('accounts').whereIn('id', accountIds).orderBy('id').forUpdate()) as AccountRow[];
+        const locked = (await trx('accounts').whereIn('id', accountIds).orderBy('id').forNoKeyUpdate()) as AccountRow[];
         const byId = new Map(locked.map((a) => [a.id, a]));
         for (const id of accountIds) {
           const account = byId.get(id);
@@ -256,13 +263,6 @@ export function createLedgerService(deps: LedgerDeps) {
     const account = await getAccount(input.accountId);
     if (!account || account.kind !== 'customer') {
       throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
-    }
-    const existing = await findTransaction(input.idempotencyKey);
-    if (existing) {
-      if (input.requestHash && existing.request_hash !== input.requestHash) {
-        throw new LedgerError(LedgerErrorCode.IdempotencyConflict, 'Idempotency key was used with a different request');
-      }
-      return existing;
     }
     const funding = await getFundingAccount(account.currency);
     return postTransaction({

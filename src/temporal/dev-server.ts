@@ -26,6 +26,8 @@ export async function startDevServer(opts: {
   uiPort?: number;
   namespace: string;
   log?: (line: string) => void;
+  /** Receives the stop function as soon as the process exists, so a shutdown during start-up stops it too. */
+  onSpawn?: (stop: () => Promise<void>) => void;
 }): Promise<DevServerHandle> {
   if (opts.dbFile) fs.mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
   const args = [
@@ -39,6 +41,7 @@ export async function startDevServer(opts: {
     ...searchAttributeFlags(),
   ];
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.onSpawn?.(() => stopChild(child));
   const log = opts.log ?? (() => undefined);
   let output = '';
   const capture = (chunk: Buffer) => {

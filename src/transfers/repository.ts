@@ -34,7 +34,7 @@ export function createTransferRepository(db: Db) {
    */
   async function recordOutcome(id: string, outcome: TransferOutcomeRecord): Promise<TransferRow> {
     return db.transaction(async (trx) => {
-      const row = await trx('transfers').where({ id }).forUpdate().first<TransferRow | undefined>();
+      const row = await trx('transfers').where({ id }).forNoKeyUpdate().first<TransferRow | undefined>();
       if (!row) throw new Error(`Transfer ${id} not found`);
       if (row.status !== 'processing') return row;
       const [updated] = await trx('transfers')

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { idempotencyKeyOf } from '../api/idempotency';
 import { decodeCursor, encodeCursor, PageQuery } from '../api/pagination';
-import { AmountString, parseInput, pathId, Reference, Uuid } from '../api/validation';
+import { AmountString, parseInput, pathId, Reference, SafeText, Uuid } from '../api/validation';
 import { principalOf, requireRole } from '../auth/middleware';
 import type { AccountService } from '../accounts/service';
 import type { TransferService } from './service';
 import type { TransferWorkflowGateway } from './workflow-gateway';
-import type { createTransferPresenter } from './presenter';
+import type { TransferPresenter } from './presenter';
 
 const CreateTransfer = z.strictObject({
   source_account_id: Uuid,
@@ -16,11 +16,11 @@ const CreateTransfer = z.strictObject({
   source_amount: AmountString.optional(),
   target_amount: AmountString.optional(),
   reference: Reference,
-  description: z.string().max(255).optional(),
-  external_id: z.string().min(1).max(255).optional(),
+  description: SafeText(255).optional(),
+  external_id: SafeText(255).pipe(z.string().min(1)).optional(),
   // seed 002: a flat map whose values are stored and returned as strings
   metadata: z
-    .record(z.string().min(1).max(64), z.string().max(500))
+    .record(SafeText(64).pipe(z.string().min(1)), SafeText(500))
     .refine((m) => Object.keys(m).length <= 50, 'At most 50 metadata keys')
     .optional(),
 });
@@ -44,10 +44,10 @@ export function transferRoutes(deps: {
   transfers: TransferService;
   accounts: AccountService;
   gateway: TransferWorkflowGateway;
-  present: ReturnType<typeof createTransferPresenter>;
+  presenter: TransferPresenter;
   syncWaitMs: number;
 }): Router {
-  const { transfers, gateway, present } = deps;
+  const { transfers, gateway, presenter } = deps;
   const router = Router();
 
   /**
@@ -70,18 +70,18 @@ export function transferRoutes(deps: {
         );
       }
     }
-    const current = (await transfers.getVisible(principal, transfer.id)) ?? transfer;
+    const current = await transfers.reload(transfer);
     if (replayed) res.set('Idempotent-Replayed', 'true');
     res
       .status(current.status === 'processing' ? 202 : 201)
       .location(`/v1/transfers/${current.id}`)
-      .json(await present(current));
+      .json(await presenter.present(current, principal));
   });
 
   router.get('/transfers/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const transfer = await transfers.getVisible(principalOf(req), pathId(req.params.id));
     if (!transfer) throw ApiError.of(ApiErrorCode.NotFound, 'No transfer with this id.');
-    res.json(await present(transfer));
+    res.json(await presenter.present(transfer, principalOf(req)));
   });
 
   router.get('/transfers', requireRole('admin', 'compliance', 'client'), async (req, res) => {
@@ -91,7 +91,7 @@ export function transferRoutes(deps: {
     const after = decodeCursor(query.cursor, ListCursor);
     const page = await transfers.list(principal, { accountId: query.account_id, status: query.status, limit: query.limit, after });
     res.json({
-      data: await Promise.all(page.transfers.map(present)),
+      data: await presenter.presentMany(page.transfers, principal),
       next_cursor: page.next ? encodeCursor(page.next) : null,
     });
   });

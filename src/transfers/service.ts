@@ -116,6 +116,9 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
         return { transfer: replayOrConflict(winner, hash), replayed: true };
       } catch (err) {
         if (isPgError(err, PG_UNIQUE_VIOLATION, 'transfers_external_id_uq')) {
+          // A concurrent duplicate of this very request holds the external_id: it is a replay.
+          const winner = await findByIdempotencyKey(principal, idempotencyKey);
+          if (winner) return { transfer: replayOrConflict(winner, hash), replayed: true };
           throw ApiError.of(ApiErrorCode.ExternalIdAlreadyUsed, 'Another transfer already has this external_id.', '#/external_id');
         }
         if (isPgError(err, PG_UNIQUE_VIOLATION, 'transfers_ref_id_uq') && attempt < 3) continue;
@@ -124,16 +127,26 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     }
   }
 
-  /** Visible to a client when either side is one of its customer's accounts. */
+  /**
+   * A client sees the transfers it sends (any status) and the completed ones it receives:
+   * a payee learns nothing of a payer's declines, nor of its reasons.
+   */
   function visibleTo(principal: Principal) {
     return (q: ReturnType<typeof db>) => {
       if (principal.role !== 'client') return;
       q.where((w) =>
-        w
-          .where('transfers.customer_id', principal.customerId)
-          .orWhereIn('transfers.destination_account_id', db('accounts').select('id').where({ customer_id: principal.customerId })),
+        w.where('transfers.customer_id', principal.customerId).orWhere((incoming) =>
+          incoming
+            .where('transfers.status', 'completed')
+            .whereIn('transfers.destination_account_id', db('accounts').select('id').where({ customer_id: principal.customerId })),
+        ),
       );
     };
+  }
+
+  /** The current row of a transfer the caller has just created or replayed. */
+  async function reload(t: TransferRow): Promise<TransferRow> {
+    return (await db('transfers').where({ id: t.id }).first<TransferRow | undefined>()) ?? t;
   }
 
   async function getVisible(principal: Principal, id: string): Promise<TransferRow | undefined> {
@@ -166,7 +179,7 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     };
   }
 
-  return { create, getVisible, list };
+  return { create, reload, getVisible, list };
 }
 
 export type TransferService = ReturnType<typeof createTransferService>;
@@ -182,7 +195,7 @@ function priceSameCurrency(input: CreateTransferInput, source: AccountWithCurren
   if (source.currency !== destination.currency) {
     throw ApiError.of(
       ApiErrorCode.CrossCurrencyNotSupported,
-      `Source account holds ${source.currency} and destination ${destination.currency}; cross-currency transfers are not supported yet.`,
+      'The source and destination accounts hold different currencies; cross-currency transfers are not supported yet.',
       '#/destination_account_id',
     );
   }

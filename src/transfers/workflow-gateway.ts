@@ -1,7 +1,7 @@
 import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { transferWorkflow } from '../../workflows/transfer';
-import { awaitTransferOutcomeUpdate } from '../../workflows/transfer-definitions';
+import type { transferWorkflow } from '../../workflows/transfer';
+import { awaitTransferOutcomeUpdate, TRANSFER_WORKFLOW_TYPE } from '../../workflows/transfer-definitions';
 import { toWorkflowInput } from './service';
 import type { TransferRow } from './model';
 
@@ -30,7 +30,7 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     try {
       await client.withAbortSignal(controller.signal, () =>
         client.workflow.executeUpdateWithStart(awaitTransferOutcomeUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, startOptions(t)),
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflow>(TRANSFER_WORKFLOW_TYPE, startOptions(t)),
         }),
       );
       return 'outcome';
@@ -47,7 +47,7 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
 
   async function ensureStarted(t: TransferRow): Promise<void> {
     try {
-      await client.workflow.start(transferWorkflow, startOptions(t));
+      await client.workflow.start<typeof transferWorkflow>(TRANSFER_WORKFLOW_TYPE, startOptions(t));
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }

@@ -116,12 +116,21 @@ describe('a client key', () => {
     const sent = await postTransfer(alice.client, { source_account_id: alice.accountId, destination_account_id: bob.accountId, source_amount: '10.00', reference: 'alice to bob' });
     expect(sent.status).toBe(201);
     expect(sent.body).toMatchObject({ status: 'completed', response_code: '1', source_entry: { balance: '90.00' } });
+    // Bob's entry carries Bob's running balance: Alice's key does not get it.
+    expect(sent.body.destination_entry).toBeNull();
 
     const got = await alice.client.get(`/v1/transfers/${sent.body.id}`);
     expect(got.status).toBe(200);
     expect(got.body).toEqual(sent.body);
-    // Bob sees it too: it arrived in his account.
-    expect((await bob.client.get(`/v1/transfers/${sent.body.id}`)).status).toBe(200);
+    // Bob sees it too: it arrived in his account. He gets his own entry, not Alice's.
+    const received = await bob.client.get(`/v1/transfers/${sent.body.id}`);
+    expect(received.status).toBe(200);
+    expect(received.body.source_entry).toBeNull();
+    expect(received.body.destination_entry).toMatchObject({ account_id: bob.accountId, type: 'credit', amount: '10.00', balance: '55.00' });
+    // An admin sees both.
+    const full = await admin.get(`/v1/transfers/${sent.body.id}`);
+    expect(full.body.source_entry).toMatchObject({ balance: '90.00' });
+    expect(full.body.destination_entry).toMatchObject({ balance: '55.00' });
 
     const entries = await alice.client.get(`/v1/accounts/${alice.accountId}/entries`);
     expect(entries.status).toBe(200);
@@ -158,6 +167,22 @@ describe('a client key', () => {
     for (const path of [`/v1/customers/${bob.customerId}`, `/v1/accounts/${bob.accountId}/entries`, `/v1/transfers/${bobToCarol.id}`]) {
       expect((await admin.get(path)).status).toBe(200);
     }
+    await expectLedgerInvariants(app.db);
+  });
+
+  test('a payee never sees a payer’s declined transfer, nor why it was declined', async () => {
+    const dave = await customerWithAccount(admin, { currency: 'USD', name: 'Dave' });
+    const daveClient = httpClient(app.url, (await apiKey({ role: 'client', customer_id: dave.customerId })).key);
+    const declined = await postTransfer(alice.client, { source_account_id: alice.accountId, destination_account_id: dave.accountId, source_amount: '5000.00', reference: 'too much' });
+    expect(declined.status).toBe(201);
+    expect(declined.body).toMatchObject({ status: 'declined', response_code: '650' });
+    const paid = await postTransfer(alice.client, { source_account_id: alice.accountId, destination_account_id: dave.accountId, source_amount: '1.00', reference: 'fits' });
+    expect(paid.body).toMatchObject({ status: 'completed' });
+
+    expectErrorEnvelope(await daveClient.get(`/v1/transfers/${declined.body.id}`), 404, 'not_found');
+    const list = await daveClient.get(`/v1/transfers?account_id=${dave.accountId}&limit=100`);
+    expect(list.status).toBe(200);
+    expect(list.body.data.map((t: any) => t.id)).toEqual([paid.body.id]);
     await expectLedgerInvariants(app.db);
   });
 

@@ -393,6 +393,20 @@ describe('idempotency', () => {
     await expectLedgerInvariants(app.db);
   });
 
+  test('concurrent duplicates carrying an external_id are replays of one transfer, not 409s', async () => {
+    const a = await customerWithAccount(admin, { currency: 'USD', deposit: '10.00' });
+    const b = await customerWithAccount(admin, { currency: 'USD' });
+    const key = randomUUID();
+    const body = { source_account_id: a.accountId, destination_account_id: b.accountId, source_amount: '3.00', reference: 'ext dup', external_id: `order-${randomUUID()}` };
+    const responses = await Promise.all(Array.from({ length: 10 }, () => postTransfer(admin, body, key)));
+    expect(responses.map((r) => r.status).every((st) => st === 201 || st === 202)).toBe(true);
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    expect(await count(app.db('transfers').where({ source_account_id: a.accountId }))).toBe(1);
+    await awaitTransferOutcome(admin, responses[0]!.body.id);
+    expect(await balancesOf(admin, a.accountId)).toEqual({ posted: '7.00', pending: '0.00', available: '7.00' });
+    await expectLedgerInvariants(app.db);
+  });
+
   test('a transfer without an Idempotency-Key is a 422 idempotency_key_missing and creates nothing', async () => {
     const a = await customerWithAccount(admin, { currency: 'USD', deposit: '5.00' });
     const b = await customerWithAccount(admin, { currency: 'USD' });

@@ -178,6 +178,10 @@ const fieldCases: Case[] = [
   ['metadata that is an array', () => ({ ...valid(), metadata: ['a'] }), 'invalid_type', '#/metadata'],
   ['a description over 255 characters', () => ({ ...valid(), description: 'd'.repeat(256) }), 'invalid_value', '#/description'],
   ['an empty external_id', () => ({ ...valid(), external_id: '' }), 'invalid_value', '#/external_id'],
+  // Postgres cannot store NUL or a lone UTF-16 surrogate: refused up front instead of failing with a 500.
+  ['a description with a NUL character', () => ({ ...valid(), description: 'a\u0000b' }), 'invalid_value', '#/description'],
+  ['an external_id with a lone surrogate', () => ({ ...valid(), external_id: 'x\ud800' }), 'invalid_value', '#/external_id'],
+  ['a metadata value with a NUL character', () => ({ ...valid(), metadata: { k: '\u0000' } }), 'invalid_value', '#/metadata/k'],
   ['an unknown source account', () => ({ ...valid(), source_account_id: randomUUID() }), 'account_not_found', '#/source_account_id'],
   ['an unknown destination account', () => ({ ...valid(), destination_account_id: randomUUID() }), 'account_not_found', '#/destination_account_id'],
   ['a system (funding) account as source', () => ({ ...valid(), source_account_id: acct.usdFunding }), 'account_not_found', '#/source_account_id'],

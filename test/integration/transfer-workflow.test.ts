@@ -142,7 +142,6 @@ beforeAll(async () => {
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    activityDeps,
     activities: wrapActivities(createActivities(activityDeps)),
     workflowBundle: workflowBundle(),
   });
@@ -331,7 +330,8 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await customers.setStatus(destination.customerId, 'suspended');
 
     const outcome = await runTransfer(t);
-    const message = 'declined: The destination account holder is suspended';
+    // The payer is told the payee cannot receive funds, not why (the payee's state is private).
+    const message = 'declined: The destination account cannot receive funds';
     expect(outcome).toEqual({ transferId: t.id, status: 'declined', responseCode: '101', message });
 
     await expectTransferRow(t, 'declined', '101', message);
@@ -502,6 +502,30 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectTransferRow(t, 'completed', '1', 'success');
     await expectPostedOnce(t, '4.00');
     await expectBalances(source.accountId, '16.00', '0.00', '16.00');
+    await expectLedgerInvariants(db);
+  });
+
+  test('cancelled by an operator before funds are reserved: failed with 606, nothing reserved, outcome recorded', async () => {
+    const source = await party({ deposit: '30.00' });
+    const destination = await party();
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '5.00' });
+    faults.set(t.id, { crashAfterCommit: new Set(), validateDelayMs: 3_000 });
+    const handle = await client.workflow.start(transferWorkflow, {
+      workflowId: transferWorkflowId(t.id),
+      taskQueue,
+      args: [toWorkflowInput(t)],
+      workflowExecutionTimeout: '45 seconds',
+    });
+    // Cancel while validation is still running (it is held for 3 s).
+    for (const deadline = Date.now() + 10_000; !attempts.get(t.id)?.length && Date.now() < deadline; ) await sleep(50);
+    await handle.cancel();
+
+    const message = 'contact_support: cancelled by an operator';
+    expect(await handle.result()).toEqual({ transferId: t.id, status: 'failed', responseCode: '606', message });
+    await expectTransferRow(t, 'failed', '606', message);
+    await expectNothingMoved(t);
+    expect(await holdsOf(t.id)).toHaveLength(0);
+    await expectBalances(source.accountId, '30.00', '0.00', '30.00');
     await expectLedgerInvariants(db);
   });
 });
