@@ -1,9 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../src/db/knex';
 import { isLedgerError, LedgerErrorCode } from '../src/ledger/errors';
-import type { LedgerService } from '../src/ledger/service';
+import type { Leg, LedgerService, SystemPurpose } from '../src/ledger/service';
 import type { AccountRow } from '../src/ledger/model';
 import { Money } from '../src/money/money';
+import type { PricingError, PricingService } from '../src/pricing/service';
 import { TransferFailureType } from '../src/transfers/outcomes';
 import type { TransferOutcomeRecord, TransferRepository } from '../src/transfers/repository';
 import type { TransferRow } from '../src/transfers/model';
@@ -12,6 +13,7 @@ export type ActivityDeps = {
   db: Db;
   ledger: LedgerService;
   transfers: TransferRepository;
+  pricing: PricingService;
 };
 
 export type TransferRef = { transferId: string };
@@ -23,6 +25,14 @@ const decline = (type: TransferFailureType, message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
 
 /** Ledger refusals that are business outcomes; anything else is infrastructure and retried. */
+/** Pricing refusals: the transfer is declined with a reason the client can act on. */
+const PRICING_DECLINES: Record<PricingError['code'], TransferFailureType> = {
+  fx_rate_unavailable: TransferFailureType.FxRateUnavailable,
+  fx_rate_stale: TransferFailureType.FxRateStale,
+  amount_too_small: TransferFailureType.AmountTooSmall,
+  invalid_rate: TransferFailureType.FxRateUnavailable,
+};
+
 const LEDGER_DECLINES: Partial<Record<LedgerErrorCode, TransferFailureType>> = {
   [LedgerErrorCode.InsufficientFunds]: TransferFailureType.InsufficientFunds,
   [LedgerErrorCode.AccountNotActive]: TransferFailureType.AccountNotActive,
@@ -53,7 +63,7 @@ function asActivityFailure(err: unknown): unknown {
  * ones (a real Postgres) or wrap them (to simulate a crash). Each is safe to run more than once.
  */
 export function createActivities(deps: ActivityDeps) {
-  const { db, ledger, transfers } = deps;
+  const { db, ledger, transfers, pricing } = deps;
 
   type Party = AccountRow & { customer_status: string | null };
   const loadParty = (accountId: string) =>
@@ -90,14 +100,32 @@ export function createActivities(deps: ActivityDeps) {
     if (source!.currency !== t.source_currency || destination!.currency !== t.target_currency) {
       throw decline(TransferFailureType.CurrencyMismatch, 'Amount currencies must match the accounts');
     }
-    if (t.source_currency !== t.target_currency) {
-      throw decline(TransferFailureType.CurrencyMismatch, 'Cross-currency transfers are not supported yet');
-    }
+  }
+
+  /**
+   * Seeds 002/003: the FX quote and the fees, recorded on the transfer. A transfer that carries a
+   * locked quote (or was priced by an earlier attempt) keeps that price.
+   */
+  async function priceTransfer({ transferId }: TransferRef): Promise<PriceSummary> {
+    const t = await transfers.mustGet(transferId);
+    if (t.priced_at) return summarize(t);
+    const given = t.source_amount !== null ? { side: 'source' as const, amount: t.source_amount } : { side: 'target' as const, amount: t.target_amount as string };
+    const priced = await pricing.price({
+      operation: t.operation_type,
+      sourceCurrency: t.source_currency.trim(),
+      targetCurrency: t.target_currency.trim(),
+      given,
+      clientRate: t.client_fx_rate ?? undefined,
+      overrides: t.override_fees ?? undefined,
+    });
+    if (!priced.ok) throw decline(PRICING_DECLINES[priced.error.code], priced.error.message);
+    return summarize(await transfers.recordPrice(transferId, priced.price));
   }
 
   /** Phase one: a hold on the source's available balance. */
   async function reserveFunds({ transferId }: TransferRef): Promise<{ holdId: string }> {
     const t = await transfers.mustGet(transferId);
+    if (!t.priced_at || t.source_amount === null) throw new Error(`Transfer ${transferId} is not priced yet`);
     const hold = await ledger.reserve({
       idempotencyKey: ledgerKey(transferId, 'reserve'),
       accountId: t.source_account_id,
@@ -120,7 +148,7 @@ export function createActivities(deps: ActivityDeps) {
       reference: t.reference,
       description: t.description ?? t.reference,
       settleHoldId: t.hold_id,
-      legs: transferLegs(t),
+      legs: await transferLegs(t),
     });
     await transfers.linkLedgerTransaction(transferId, posted.id);
     return { ledgerTransactionId: posted.id };
@@ -133,12 +161,41 @@ export function createActivities(deps: ActivityDeps) {
     await ledger.voidHold(t.hold_id);
   }
 
+  /**
+   * The entries of a priced transfer, one balanced set per currency:
+   * source −S; fee revenue +F and spread revenue +SP (source currency); FX position +(S−F−SP) in the
+   * source currency and −T in the target currency; destination +T. Same currency: −S, +F, +T.
+   */
+  async function transferLegs(t: TransferRow): Promise<Leg[]> {
+    const src = t.source_currency.trim();
+    const tgt = t.target_currency.trim();
+    const S = new Money(t.source_amount as string);
+    const T = new Money(t.target_amount as string);
+    const F = new Money(t.fixed_fee ?? 0);
+    const SP = new Money(t.spread_fee ?? 0);
+    const system = (purpose: SystemPurpose, currency: string) => ledger.getSystemAccount(purpose, currency).then((a) => a.id);
+    const legs: Leg[] = [
+      { accountId: t.source_account_id, currency: src, amount: S.neg().toString(), description: t.reference },
+      { accountId: await system('fee_revenue', src), currency: src, amount: F.toString(), description: feeDescription(t, t.operation_type) },
+      { accountId: await system('spread_revenue', src), currency: src, amount: SP.toString(), description: 'FX spread' },
+    ];
+    if (src !== tgt) {
+      legs.push(
+        { accountId: await system('fx_position', src), currency: src, amount: S.minus(F).minus(SP).toString(), description: `FX ${src}->${tgt}` },
+        { accountId: await system('fx_position', tgt), currency: tgt, amount: T.neg().toString(), description: `FX ${src}->${tgt}` },
+      );
+    }
+    legs.push({ accountId: t.destination_account_id, currency: tgt, amount: T.toString(), description: t.reference });
+    // A zero amount moves nothing: no entry.
+    return legs.filter((l) => !new Money(l.amount).isZero());
+  }
+
   async function recordTransferOutcome(input: TransferRef & TransferOutcomeRecord): Promise<void> {
     const { transferId, ...outcome } = input;
     await transfers.recordOutcome(transferId, outcome);
   }
 
-  return withFailureMapping({ validateTransfer, reserveFunds, postTransfer, releaseFunds, recordTransferOutcome });
+  return withFailureMapping({ validateTransfer, priceTransfer, reserveFunds, postTransfer, releaseFunds, recordTransferOutcome });
 }
 
 /** Every activity reports ledger refusals and permanent database errors as non-retryable failures. */
@@ -159,11 +216,27 @@ function withFailureMapping<T extends Record<string, (...args: never[]) => Promi
 
 export type TransferActivities = ReturnType<typeof createActivities>;
 
-/** Same-currency transfer: the source is debited and the destination credited the same amount. */
-function transferLegs(t: TransferRow) {
-  const amount = new Money(t.source_amount);
-  return [
-    { accountId: t.source_account_id, currency: t.source_currency, amount: amount.neg().toString(), description: t.reference },
-    { accountId: t.destination_account_id, currency: t.target_currency, amount: amount.toString(), description: t.reference },
-  ];
+export type PriceSummary = {
+  sourceAmount: string;
+  targetAmount: string;
+  fxRate: string;
+  marketRate: string;
+  fixedFee: string;
+  spreadFee: string;
+};
+
+/** What the workflow keeps of the price (small, and shown in the Temporal UI). */
+function summarize(t: TransferRow): PriceSummary {
+  return {
+    sourceAmount: t.source_amount as string,
+    targetAmount: t.target_amount as string,
+    fxRate: t.fx_rate as string,
+    marketRate: t.market_rate as string,
+    fixedFee: t.fixed_fee as string,
+    spreadFee: t.spread_fee as string,
+  };
+}
+
+function feeDescription(t: TransferRow, operation: string): string {
+  return t.calculated_fees?.[operation]?.tx_description ?? `Fee: ${operation}`;
 }

@@ -6,10 +6,9 @@ import { createActivities } from '../activities';
 import { createApp } from './api/app';
 import { createDb, type Db } from './db/knex';
 import { migrateLatest } from './db/migrator';
-import { createLedgerService } from './ledger/service';
+import { createServices, type ServiceOptions } from './services';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './temporal/worker';
-import { createTransferRepository } from './transfers/repository';
 
 export type ApplicationOptions = {
   databaseUrl: string;
@@ -26,6 +25,7 @@ export type ApplicationOptions = {
   port?: number;
   transferSyncWaitMs: number;
   maxBodyBytes: number;
+  fx: ServiceOptions;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Called when the worker stops on its own: the process should exit rather than accept work nothing runs. */
   onFatal?: (err: unknown) => void;
@@ -43,6 +43,7 @@ export type Application = { db: Db; url: string | undefined; stop: () => Promise
  */
 export async function startApplication(opts: ApplicationOptions): Promise<Application> {
   const db = createDb(opts.databaseUrl, opts.databasePoolMax);
+  const services = createServices(db, opts.fx);
   const stops: Array<() => Promise<void>> = [() => db.destroy()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => opts.logger.error({ err }, 'error during shutdown'));
@@ -55,7 +56,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       await ensureSearchAttributes(admin, opts.namespace).finally(() => admin.close());
       const connection = await NativeConnection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
-      const activities = createActivities({ db, ledger: createLedgerService({ db }), transfers: createTransferRepository(db) });
+      const activities = createActivities({ db, ledger: services.ledger, transfers: services.transferRepository, pricing: services.pricing });
       const worker = await createWorker({
         connection,
         namespace: opts.namespace,
@@ -85,7 +86,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       stops.push(() => connection.close());
       const client = new Client({ connection, namespace: opts.namespace });
       const { app, recovery } = createApp({
-        db,
+        services,
         temporal: client,
         taskQueue: opts.taskQueue,
         logger: opts.logger,

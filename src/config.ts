@@ -26,6 +26,10 @@ const EnvSchema = z.object({
     .optional(),
   /** How long POST /v1/transfers waits for the workflow's outcome before answering 202. */
   TRANSFER_SYNC_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** A transfer is never priced with a market rate older than this (it is declined instead). */
+  FX_RATE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(3600),
+  /** How long a quote locks its price. */
+  FX_QUOTE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Largest JSON body accepted. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
   DATA_DIR: z.string().min(1).default('.data'),
@@ -47,6 +51,8 @@ export type Config = {
   };
   adminApiKey: string | undefined;
   transferSyncWaitMs: number;
+  fxRateMaxAgeMs: number;
+  fxQuoteTtlMs: number;
   maxBodyBytes: number;
   dataDir: string;
 };
@@ -76,6 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     adminApiKey: e.ADMIN_API_KEY,
     transferSyncWaitMs: e.TRANSFER_SYNC_WAIT_MS,
+    fxRateMaxAgeMs: e.FX_RATE_MAX_AGE_SECONDS * 1000,
+    fxQuoteTtlMs: e.FX_QUOTE_TTL_SECONDS * 1000,
     maxBodyBytes: e.MAX_BODY_BYTES,
     dataDir: e.DATA_DIR,
   };

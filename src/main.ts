@@ -78,6 +78,7 @@ async function main() {
       port: config.port,
       transferSyncWaitMs: config.transferSyncWaitMs,
       maxBodyBytes: config.maxBodyBytes,
+      fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
       onFatal: () => void shutdown(1),
     });
     stops.push(app.stop);

@@ -28,6 +28,7 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
     port: config.port,
     transferSyncWaitMs: config.transferSyncWaitMs,
     maxBodyBytes: config.maxBodyBytes,
+    fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
     onFatal: () => process.exit(1),
   });
   if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);

@@ -11,15 +11,15 @@ export type TransferWorkflowInput = {
   customerId: string;
   sourceAccountId: string;
   destinationAccountId: string;
-  /** Decimal strings, as everywhere money travels. */
-  sourceAmount: string;
+  /** Decimal strings, as everywhere money travels; the side the client did not give is null until priced. */
+  sourceAmount: string | null;
   sourceCurrency: string;
-  targetAmount: string;
+  targetAmount: string | null;
   targetCurrency: string;
   reference: string;
 };
 
-export type TransferStep = 'validating' | 'reserving' | 'posting' | 'compensating' | 'recording' | 'done';
+export type TransferStep = 'validating' | 'pricing' | 'reserving' | 'posting' | 'compensating' | 'recording' | 'done';
 
 export type TransferOutcome = {
   transferId: string;

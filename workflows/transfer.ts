@@ -39,7 +39,7 @@ const activities = proxyActivities<TransferActivities>({
 type Compensation = { name: string; run: () => Promise<void> };
 
 /**
- * A transfer between two ledger accounts: validate → reserve → post → completed.
+ * A transfer between two ledger accounts: validate → price (FX quote, fees) → reserve → post → completed.
  * A decline at any step undoes what earlier steps did (the compensation stack) and is recorded
  * on the transfer with seed 001's response code.
  *
@@ -68,6 +68,8 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   let result: Omit<TransferOutcome, 'transferId'>;
   try {
     await activities.validateTransfer(ref);
+    step = 'pricing';
+    await activities.priceTransfer(ref);
     await CancellationScope.nonCancellable(async () => {
       step = 'reserving';
       await activities.reserveFunds(ref);

@@ -3,25 +3,21 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Client } from '@temporalio/client';
-import type { Db } from '../db/knex';
 import { accountRoutes } from '../accounts/routes';
-import { createAccountService } from '../accounts/service';
 import { authenticate } from '../auth/middleware';
 import { apiKeyRoutes } from '../auth/routes';
-import { createAuthService } from '../auth/service';
-import { createCurrencyService } from '../currencies/service';
 import { customerRoutes } from '../customers/routes';
-import { createCustomerService } from '../customers/service';
-import { createLedgerService } from '../ledger/service';
 import { createTransferPresenter } from '../transfers/presenter';
 import { transferRoutes } from '../transfers/routes';
-import { createTransferService } from '../transfers/service';
 import { createTransferRecovery } from '../transfers/recovery';
 import { createTransferWorkflowGateway } from '../transfers/workflow-gateway';
+import { fxRoutes } from '../fx/routes';
+import type { Services } from '../services';
+import { tariffRoutes } from '../tariffs/routes';
 import { ApiError, ApiErrorCode, errorEnvelope } from './errors';
 
 export type AppDeps = {
-  db: Db;
+  services: Services;
   temporal: Client;
   taskQueue: string;
   logger: Logger;
@@ -34,13 +30,8 @@ const RECOVERY_MIN_AGE_MS = 60_000;
 
 /** The HTTP API: every route under /v1 requires a bearer key; errors share one envelope. */
 export function createApp(deps: AppDeps) {
-  const { db, logger } = deps;
-  const ledger = createLedgerService({ db });
-  const auth = createAuthService({ db });
-  const currencies = createCurrencyService({ db });
-  const customers = createCustomerService({ db });
-  const accounts = createAccountService({ db, ledger, customers, currencies });
-  const transfers = createTransferService({ db, accounts, ledger });
+  const { logger, services } = deps;
+  const { db, ledger, auth, currencies, customers, accounts, transfers } = services;
   const gateway = createTransferWorkflowGateway({ client: deps.temporal, taskQueue: deps.taskQueue, logger });
   const presenter = createTransferPresenter({ db, currencies });
 
@@ -77,6 +68,8 @@ export function createApp(deps: AppDeps) {
   v1.use(customerRoutes({ customers }));
   v1.use(accountRoutes({ accounts, ledger }));
   v1.use(transferRoutes({ transfers, accounts, gateway, presenter, syncWaitMs: deps.transferSyncWaitMs }));
+  v1.use(fxRoutes(services));
+  v1.use(tariffRoutes(services));
   app.use('/v1', v1);
 
   app.use((_req: Request, _res: Response) => {

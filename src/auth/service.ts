@@ -7,6 +7,12 @@ export type Role = (typeof ROLES)[number];
 /** Who is calling: resolved from the bearer key on every /v1 request. */
 export type Principal = { keyId: string; role: Role; customerId: string | null };
 
+/**
+ * Whose namespace a caller's idempotency keys and quotes live in: a client key shares its
+ * customer's, an admin or compliance key has its own.
+ */
+export const principalScope = (p: Principal): string => (p.customerId ? `customer:${p.customerId}` : `key:${p.keyId}`);
+
 export type CreatedApiKey = { id: string; key: string; prefix: string; role: Role; customer_id: string | null; created_at: Date };
 
 export const hashSecret = (secret: string): string => createHash('sha256').update(secret, 'utf8').digest('hex');

@@ -13,6 +13,9 @@ import type {
   PostedTransaction,
 } from './model';
 
+/** What each currency's system accounts are for (see the migrations). */
+export type SystemPurpose = 'funding' | 'fee_revenue' | 'spread_revenue' | 'fx_position';
+
 export type LedgerDeps = { db: Db; newId?: () => string };
 
 /** One side of a ledger transaction. `amount` is signed: positive credits the account, negative debits it. */
@@ -52,12 +55,24 @@ export function createLedgerService(deps: LedgerDeps) {
       .first<AccountWithCurrency | undefined>('accounts.*', 'currencies.minor_units');
   }
 
-  async function getFundingAccount(currency: string): Promise<AccountRow> {
-    const row = await db('accounts')
-      .where({ kind: 'system', system_purpose: 'funding', currency })
-      .first<AccountRow | undefined>();
-    if (!row) throw new LedgerError(LedgerErrorCode.AccountNotFound, `No funding account for ${currency}`);
-    return row;
+  // System accounts are created by migrations and never change: look each up once.
+  const systemAccounts = new Map<string, Promise<AccountRow>>();
+  /** The system account of a purpose (funding, fee_revenue, spread_revenue, fx_position) in a currency. */
+  function getSystemAccount(purpose: SystemPurpose, currency: string): Promise<AccountRow> {
+    const key = `${purpose}:${currency}`;
+    let found = systemAccounts.get(key);
+    if (!found) {
+      found = db('accounts')
+        .where({ kind: 'system', system_purpose: purpose, currency })
+        .first<AccountRow | undefined>()
+        .then((row) => {
+          if (!row) throw new LedgerError(LedgerErrorCode.AccountNotFound, `No ${purpose} account for ${currency}`);
+          return row;
+        });
+      found.catch(() => systemAccounts.delete(key));
+      systemAccounts.set(key, found);
+    }
+    return found;
   }
 
   async function loadPosted(trx: Knex | Knex.Transaction, tx: LedgerTransactionRow): Promise<PostedTransaction> {
@@ -264,7 +279,7 @@ export function createLedgerService(deps: LedgerDeps) {
     if (!account || account.kind !== 'customer') {
       throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
     }
-    const funding = await getFundingAccount(account.currency);
+    const funding = await getSystemAccount('funding', account.currency);
     return postTransaction({
       idempotencyKey: input.idempotencyKey,
       kind: 'deposit',
@@ -287,7 +302,7 @@ export function createLedgerService(deps: LedgerDeps) {
     return { entries: page, nextCursor: rows.length > opts.limit ? (page[page.length - 1]?.seq ?? null) : null };
   }
 
-  return { getAccount, getFundingAccount, findTransaction, reserve, voidHold, postTransaction, deposit, listEntries };
+  return { getAccount, getSystemAccount, findTransaction, reserve, voidHold, postTransaction, deposit, listEntries };
 }
 
 export type LedgerService = ReturnType<typeof createLedgerService>;

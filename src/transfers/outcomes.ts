@@ -35,6 +35,9 @@ export enum TransferFailureType {
   HolderNotActive = 'HolderNotActive',
   CurrencyMismatch = 'CurrencyMismatch',
   SameAccount = 'SameAccount',
+  FxRateUnavailable = 'FxRateUnavailable',
+  FxRateStale = 'FxRateStale',
+  AmountTooSmall = 'AmountTooSmall',
 }
 
 export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> = {
@@ -44,6 +47,9 @@ export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> =
   [TransferFailureType.HolderNotActive]: ResponseCode.Declined,
   [TransferFailureType.CurrencyMismatch]: ResponseCode.Declined,
   [TransferFailureType.SameAccount]: ResponseCode.Declined,
+  [TransferFailureType.FxRateUnavailable]: ResponseCode.Declined,
+  [TransferFailureType.FxRateStale]: ResponseCode.Declined,
+  [TransferFailureType.AmountTooSmall]: ResponseCode.Declined,
 };
 
 export const isTransferFailureType = (type: unknown): type is TransferFailureType =>

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/service';
 import type { CurrencyService } from '../currencies/service';
 import type { LedgerEntryRow } from '../ledger/model';
 import { presentEntry } from '../ledger/presenters';
-import { formatAmount } from '../money/money';
+import { formatAmount, Money } from '../money/money';
 import type { TransferRow } from './model';
 
 /**
@@ -43,8 +43,14 @@ export function createTransferPresenter(deps: { db: Db; currencies: CurrencyServ
           message: t.message,
           source_account_id: t.source_account_id,
           destination_account_id: t.destination_account_id,
-          source_amount: { amount: formatAmount(t.source_amount, sourceUnits), currency: t.source_currency.trim() },
-          target_amount: { amount: formatAmount(t.target_amount, targetUnits), currency: t.target_currency.trim() },
+          operation_type: t.operation_type,
+          // Null until the workflow has priced the side the client did not give.
+          source_amount: { amount: t.source_amount === null ? null : formatAmount(t.source_amount, sourceUnits), currency: t.source_currency.trim() },
+          target_amount: { amount: t.target_amount === null ? null : formatAmount(t.target_amount, targetUnits), currency: t.target_currency.trim() },
+          fx_rate: t.fx_rate === null ? null : new Money(t.fx_rate).toString(),
+          market_rate: t.market_rate === null ? null : new Money(t.market_rate).toString(),
+          calculated_fees: t.calculated_fees,
+          quote_id: t.quote_id,
           reference: t.reference,
           description: t.description,
           external_id: t.external_id,

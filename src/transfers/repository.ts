@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
-import type { TransferRow } from './model';
+import { priceColumns, type TransferRow } from './model';
 import type { ResponseCode, TransferStatus } from './outcomes';
+import type { PriceRecord } from '../pricing/service';
 
 export type TransferOutcomeRecord = {
   status: Exclude<TransferStatus, 'processing'>;
@@ -28,6 +29,16 @@ export function createTransferRepository(db: Db) {
     await db('transfers').where({ id }).update({ ledger_transaction_id: ledgerTransactionId, updated_at: db.fn.now() });
   }
 
+  /** Records the price once: a retried pricing step keeps (and returns) the first price. */
+  async function recordPrice(id: string, price: PriceRecord): Promise<TransferRow> {
+    const [priced] = await db('transfers')
+      .where({ id })
+      .whereNull('priced_at')
+      .update({ ...priceColumns(price), updated_at: db.fn.now() })
+      .returning<TransferRow[]>('*');
+    return priced ?? mustGet(id);
+  }
+
   /**
    * Moves a transfer out of `processing`, once. The row lock makes the transition atomic; a repeat
    * (activity retry) finds it already recorded and returns it unchanged.
@@ -51,7 +62,7 @@ export function createTransferRepository(db: Db) {
     });
   }
 
-  return { get, mustGet, linkHold, linkLedgerTransaction, recordOutcome };
+  return { get, mustGet, linkHold, linkLedgerTransaction, recordPrice, recordOutcome };
 }
 
 export type TransferRepository = ReturnType<typeof createTransferRepository>;

@@ -4,6 +4,7 @@ import { ApiError, ApiErrorCode } from '../api/errors';
 import { idempotencyKeyOf } from '../api/idempotency';
 import { decodeCursor, encodeCursor, PageQuery } from '../api/pagination';
 import { AmountString, parseInput, pathId, Reference, SafeText, Uuid } from '../api/validation';
+import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
 import { principalOf, requireRole } from '../auth/middleware';
 import type { AccountService } from '../accounts/service';
 import type { TransferService } from './service';
@@ -19,6 +20,9 @@ const CreateTransfer = z.strictObject({
   description: SafeText(255).optional(),
   external_id: SafeText(255).pipe(z.string().min(1)).optional(),
   // seed 002: a flat map whose values are stored and returned as strings
+  fx_rate: DecimalString.optional(),
+  override_fees: OverrideFeesSchema.optional(),
+  quote_id: Uuid.optional(),
   metadata: z
     .record(SafeText(64).pipe(z.string().min(1)), SafeText(500))
     .refine((m) => Object.keys(m).length <= 50, 'At most 50 metadata keys')

@@ -1,26 +1,28 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../db/knex';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { requestHash } from '../api/idempotency';
-import { parseAmountField } from '../api/validation';
-import type { Principal } from '../auth/service';
+import { principalScope, type Principal } from '../auth/service';
 import type { AccountService } from '../accounts/service';
 import type { LedgerService } from '../ledger/service';
-import type { AccountWithCurrency } from '../ledger/model';
 import { transferWorkflowId, type TransferWorkflowInput } from '../../workflows/transfer-definitions';
-import type { TransferRow } from './model';
+import { priceColumns, type TransferRow } from './model';
 import type { TransferStatus } from './outcomes';
+import type { QuoteService } from '../fx/quotes';
+import { Money } from '../money/money';
+import { buildPricingRequest, type PriceFields } from '../pricing/request';
+import { defaultOperation, type PriceRecord } from '../pricing/service';
 
-export type CreateTransferInput = {
+export type CreateTransferInput = PriceFields & {
   source_account_id: string;
   destination_account_id: string;
-  source_amount?: string;
-  target_amount?: string;
   reference: string;
   description?: string;
   external_id?: string;
   metadata?: Record<string, string>;
+  quote_id?: string;
 };
 
 export type TransferListFilter = { accountId?: string; status?: TransferStatus; limit: number; after?: { created_at: string; id: string } };
@@ -29,8 +31,7 @@ export type TransferListFilter = { accountId?: string; status?: TransferStatus; 
 const REF_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const newRefId = () => Array.from({ length: 10 }, () => REF_ALPHABET[randomInt(REF_ALPHABET.length)]).join('');
 
-/** Client keys share one idempotency namespace per customer; admin keys have their own. */
-const idempotencyScope = (p: Principal) => (p.customerId ? `customer:${p.customerId}` : `key:${p.keyId}`);
+const idempotencyScope = principalScope;
 
 export function toWorkflowInput(t: TransferRow): TransferWorkflowInput {
   return {
@@ -46,7 +47,7 @@ export function toWorkflowInput(t: TransferRow): TransferWorkflowInput {
   };
 }
 
-export function createTransferService(deps: { db: Db; accounts: AccountService; ledger: LedgerService }) {
+export function createTransferService(deps: { db: Db; accounts: AccountService; ledger: LedgerService; quotes: QuoteService }) {
   const { db, accounts } = deps;
 
   async function findByIdempotencyKey(principal: Principal, key: string) {
@@ -80,10 +81,10 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     if (!destination || destination.kind !== 'customer') {
       throw ApiError.of(ApiErrorCode.AccountNotFound, 'No destination account with this id.', '#/destination_account_id');
     }
-    const { sourceAmount, targetAmount } = priceSameCurrency(input, source, destination);
+    const units = { source: { code: source.currency.trim(), minorUnits: source.minor_units }, target: { code: destination.currency.trim(), minorUnits: destination.minor_units } };
 
     const id = randomUUID();
-    const row = {
+    const row: Record<string, unknown> = {
       id,
       customer_id: source.customer_id,
       created_by_key_id: principal.keyId,
@@ -92,34 +93,86 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
       request_hash: hash,
       source_account_id: source.id,
       destination_account_id: destination.id,
-      source_amount: sourceAmount,
-      source_currency: source.currency,
-      target_amount: targetAmount,
-      target_currency: destination.currency,
+      source_currency: units.source.code,
+      target_currency: units.target.code,
+      operation_type: defaultOperation(units.source.code, units.target.code),
       reference: input.reference,
       description: input.description ?? null,
       external_id: input.external_id ?? null,
       metadata: JSON.stringify(input.metadata ?? {}),
       workflow_id: transferWorkflowId(id),
     };
+    if (input.quote_id === undefined) {
+      // Priced by the workflow; here only the request is checked and kept.
+      const request = buildPricingRequest(principal, units, input);
+      row[request.given.side === 'source' ? 'source_amount' : 'target_amount'] = request.given.amount;
+      row.client_fx_rate = request.clientRate ?? null;
+      row.override_fees = request.overrides ? JSON.stringify(request.overrides) : null;
+    } else if (input.fx_rate !== undefined || input.override_fees !== undefined) {
+      throw ApiError.of(ApiErrorCode.QuoteMismatch, 'A quoted transfer takes its rate and fees from the quote.', '#/quote_id');
+    }
+
+    return insertOnce(principal, idempotencyKey, hash, async (trx) => {
+      if (input.quote_id !== undefined) {
+        const quote = await deps.quotes.lockForTransfer(trx, {
+          quoteId: input.quote_id,
+          ownerScope: idempotencyScope(principal),
+          transferId: id,
+          sourceAccountId: source.id,
+          sourceCurrency: units.source.code,
+          targetCurrency: units.target.code,
+        });
+        assertAmountsMatchQuote(input, quote.price);
+        Object.assign(row, priceColumns(quote.price), { quote_id: quote.id });
+      }
+      return row;
+    });
+  }
+
+  /**
+   * Inserts the transfer built by `build` (inside the same database transaction), once per
+   * idempotency key: a concurrent request with the same key finds the first one and replays it.
+   */
+  async function insertOnce(
+    principal: Principal,
+    idempotencyKey: string,
+    hash: string,
+    build: (trx: Knex.Transaction) => Promise<Record<string, unknown>>,
+  ): Promise<{ transfer: TransferRow; replayed: boolean }> {
+    const replay = async () => {
+      const winner = await findByIdempotencyKey(principal, idempotencyKey);
+      return winner ? { transfer: replayOrConflict(winner, hash), replayed: true } : undefined;
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        const [inserted] = await db('transfers')
-          .insert({ ...row, ref_id: newRefId() })
-          .onConflict(['idempotency_scope', 'idempotency_key'])
-          .ignore()
-          .returning<TransferRow[]>('*');
-        if (inserted) return { transfer: inserted, replayed: false };
-        // A concurrent request with the same key committed first: it is the transfer.
-        const winner = await findByIdempotencyKey(principal, idempotencyKey);
-        if (!winner) throw new Error('Idempotency conflict without a winning transfer');
-        return { transfer: replayOrConflict(winner, hash), replayed: true };
+        const inserted = await db.transaction(async (trx) => {
+          const row = await build(trx);
+          const [created] = await trx('transfers')
+            .insert({ ...row, ref_id: newRefId() })
+            .onConflict(['idempotency_scope', 'idempotency_key'])
+            .ignore()
+            .returning<TransferRow[]>('*');
+          // A concurrent request with the same key committed first: undo (e.g. the quote lock) and replay it.
+          if (!created) throw new DuplicateRequest();
+          return created;
+        });
+        return { transfer: inserted, replayed: false };
       } catch (err) {
+        if (err instanceof DuplicateRequest) {
+          const found = await replay();
+          if (found) return found;
+          throw new Error('Idempotency conflict without a winning transfer', { cause: err });
+        }
         if (isPgError(err, PG_UNIQUE_VIOLATION, 'transfers_external_id_uq')) {
           // A concurrent duplicate of this very request holds the external_id: it is a replay.
-          const winner = await findByIdempotencyKey(principal, idempotencyKey);
-          if (winner) return { transfer: replayOrConflict(winner, hash), replayed: true };
+          const found = await replay();
+          if (found) return found;
           throw ApiError.of(ApiErrorCode.ExternalIdAlreadyUsed, 'Another transfer already has this external_id.', '#/external_id');
+        }
+        if (err instanceof ApiError && err.errors[0]?.error_code === ApiErrorCode.QuoteAlreadyUsed) {
+          // Used by a concurrent duplicate of this very request? Then that transfer is the answer.
+          const found = await replay();
+          if (found) return found;
         }
         if (isPgError(err, PG_UNIQUE_VIOLATION, 'transfers_ref_id_uq') && attempt < 3) continue;
         throw err;
@@ -184,24 +237,14 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
 
 export type TransferService = ReturnType<typeof createTransferService>;
 
-/**
- * Seed 002, same currency: exactly one of source_amount / target_amount is given and the other equals it.
- * Each is validated against its own account's currency (decimals, sign, size).
- */
-function priceSameCurrency(input: CreateTransferInput, source: AccountWithCurrency, destination: AccountWithCurrency) {
-  if ((input.source_amount === undefined) === (input.target_amount === undefined)) {
-    throw ApiError.of(ApiErrorCode.InvalidValue, 'Give exactly one of source_amount or target_amount.', '#/source_amount');
+class DuplicateRequest extends Error {}
+
+/** A quoted transfer may repeat the quote's amounts, but not change them. */
+function assertAmountsMatchQuote(input: CreateTransferInput, price: PriceRecord): void {
+  for (const side of ['source_amount', 'target_amount'] as const) {
+    const given = input[side];
+    if (given !== undefined && (!/^\d+(\.\d+)?$/.test(given) || !new Money(given).eq(price[side]))) {
+      throw ApiError.of(ApiErrorCode.QuoteMismatch, `${side} differs from the quote's (${price[side]}).`, `#/${side}`);
+    }
   }
-  if (source.currency !== destination.currency) {
-    throw ApiError.of(
-      ApiErrorCode.CrossCurrencyNotSupported,
-      'The source and destination accounts hold different currencies; cross-currency transfers are not supported yet.',
-      '#/destination_account_id',
-    );
-  }
-  const amount =
-    input.source_amount !== undefined
-      ? parseAmountField(input.source_amount, source.minor_units, '#/source_amount')
-      : parseAmountField(input.target_amount, destination.minor_units, '#/target_amount');
-  return { sourceAmount: amount.toString(), targetAmount: amount.toString() };
 }

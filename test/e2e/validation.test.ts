@@ -189,8 +189,15 @@ const fieldCases: Case[] = [
   ['a source account id that is not a UUID', () => ({ ...valid(), source_account_id: 'acct_123' }), 'invalid_value', '#/source_account_id'],
   ['a destination account id that is not a UUID', () => ({ ...valid(), destination_account_id: "1' OR '1'='1" }), 'invalid_value', '#/destination_account_id'],
   ['no source account', () => ({ ...valid(), source_account_id: undefined }), 'missing_field', '#/source_account_id'],
-  ['accounts in different currencies', () => ({ ...valid(), destination_account_id: acct.eur1 }), 'cross_currency_not_supported', '#/destination_account_id'],
-  ['accounts in different currencies (JPY to USD)', () => ({ ...valid(), source_account_id: acct.jpy1, source_amount: '100' }), 'cross_currency_not_supported', '#/destination_account_id'],
+  // Pricing fields (seeds 002/003): each checked before anything is written.
+  ['an fx_rate between accounts of one currency', () => ({ ...valid(), fx_rate: '1.1' }), 'fx_rate_not_applicable', '#/fx_rate'],
+  ['an fx_rate of zero', () => ({ ...valid(), destination_account_id: acct.eur1, fx_rate: '0' }), 'invalid_value', '#/fx_rate'],
+  ['an fx_rate in exponent notation', () => ({ ...valid(), destination_account_id: acct.eur1, fx_rate: '1e3' }), 'invalid_value', '#/fx_rate'],
+  ['a target_amount with more decimals than the target currency (JPY)', () => ({ ...valid(), source_amount: undefined, destination_account_id: acct.jpy1, target_amount: '1.5' }), 'too_many_decimals', '#/target_amount'],
+  ['an override of a fee the operation does not have', () => ({ ...valid(), override_fees: [{ type: 'account_to_account_fx_spread', percentage: '1' }] }), 'invalid_fee_override', '#/override_fees/0/type'],
+  ['a fixed fee override in another currency', () => ({ ...valid(), override_fees: [{ type: 'account_to_account', fixed: { amount: '1.00', currency: 'EUR' } }] }), 'invalid_fee_override', '#/override_fees/0/fixed/currency'],
+  ['a spread override of 100%', () => ({ ...valid(), destination_account_id: acct.eur1, override_fees: [{ type: 'account_to_account_fx_spread', percentage: '100' }] }), 'invalid_fee_override', '#/override_fees/0/percentage'],
+  ['an unknown quote_id', () => ({ ...valid(), quote_id: '00000000-0000-4000-8000-000000000000' }), 'quote_not_found', '#/quote_id'],
 ];
 
 describe('transfer fields', () => {

@@ -11,8 +11,8 @@ import { LedgerError, LedgerErrorCode } from '../../src/ledger/errors';
 import type { AccountRow, HoldRow, LedgerEntryRow, LedgerTransactionRow } from '../../src/ledger/model';
 import { createLedgerService, type LedgerService } from '../../src/ledger/service';
 import { formatAmount, Money } from '../../src/money/money';
-import { createTransferRepository } from '../../src/transfers/repository';
 import type { TransferRow } from '../../src/transfers/model';
+import { createServices } from '../../src/services';
 import { expectLedgerInvariants, openTestDb } from '../support/harness';
 
 let db: Db;
@@ -22,7 +22,8 @@ let activities: TransferActivities;
 beforeAll(() => {
   db = openTestDb(20);
   ledger = createLedgerService({ db });
-  activities = createActivities({ db, ledger, transfers: createTransferRepository(db) });
+  const services = createServices(db, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
+  activities = createActivities({ db, ledger, transfers: services.transferRepository, pricing: services.pricing });
 });
 
 afterAll(async () => {
@@ -536,6 +537,13 @@ describe('transfer activities', () => {
       reference: 'activity test',
       metadata: '{}',
       workflow_id: `transfer-${id}`,
+      // Priced as a fee-free same-currency transfer, as the workflow's pricing step would record it.
+      fx_rate: '1',
+      market_rate: '1',
+      fixed_fee: '0',
+      spread_fee: '0',
+      calculated_fees: '{}',
+      priced_at: new Date(),
     });
     return id;
   }
@@ -594,7 +602,7 @@ describe('transfer activities', () => {
     await expectLedgerInvariants(db);
   });
 
-  it('validateTransfer declines inactive accounts and holders, same account and currency mismatches', async () => {
+  it('validateTransfer declines inactive accounts and holders, same account and currencies that are not the accounts’', async () => {
     const expectDecline = async (transferId: string, type: string) => {
       const failure = await failureOf(activities.validateTransfer({ transferId }));
       expect(failure.type).toBe(type);
@@ -615,15 +623,15 @@ describe('transfer activities', () => {
     await expectDecline(await insertTransfer({ source: active, destination: active, amount: '1.00' }), 'SameAccount');
 
     const eur = await newAccount({ currency: 'EUR' });
-    // The accounts' currencies differ (a cross-currency transfer).
-    await expectDecline(await insertTransfer({ source: active, destination: eur, amount: '1.00', targetCurrency: 'EUR' }), 'CurrencyMismatch');
+    // A cross-currency transfer whose currencies match its accounts is valid (it is priced next).
+    await expect(activities.validateTransfer({ transferId: await insertTransfer({ source: active, destination: eur, amount: '1.00', targetCurrency: 'EUR' }) })).resolves.toBeUndefined();
     // The transfer's currency is not the accounts'.
     await expectDecline(await insertTransfer({ source: active, destination: eur, amount: '1.00', currency: 'USD' }), 'CurrencyMismatch');
     const usd2 = await newAccount();
     await expectDecline(await insertTransfer({ source: active, destination: usd2, amount: '1.00', currency: 'EUR' }), 'CurrencyMismatch');
 
     // A system account is not a transfer party.
-    const funding = await ledger.getFundingAccount('USD');
+    const funding = await ledger.getSystemAccount('funding', 'USD');
     await expectDecline(await insertTransfer({ source: active, destination: funding.id, amount: '1.00' }), 'AccountNotFound');
 
     // And the valid one passes.

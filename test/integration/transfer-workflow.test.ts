@@ -18,14 +18,15 @@ import Decimal from 'decimal.js';
 import { createActivities, type TransferActivities } from '../../activities';
 import { createAccountService } from '../../src/accounts/service';
 import { createAuthService, type Principal } from '../../src/auth/service';
-import { createCurrencyService } from '../../src/currencies/service';
 import { createCustomerService } from '../../src/customers/service';
 import type { Db } from '../../src/db/knex';
 import type { HoldRow, LedgerEntryRow, LedgerTransactionRow } from '../../src/ledger/model';
-import { createLedgerService, type LedgerService } from '../../src/ledger/service';
+import type { LedgerService } from '../../src/ledger/service';
 import { createWorker } from '../../src/temporal/worker';
 import type { TransferRow } from '../../src/transfers/model';
 import { createTransferRepository } from '../../src/transfers/repository';
+import { createServices } from '../../src/services';
+import type { PricingService } from '../../src/pricing/service';
 import { createTransferService, toWorkflowInput, type CreateTransferInput } from '../../src/transfers/service';
 import { createTransferRecovery } from '../../src/transfers/recovery';
 import { createTransferWorkflowGateway } from '../../src/transfers/workflow-gateway';
@@ -67,6 +68,7 @@ let taskQueue: string;
 let admin: Principal;
 let transfersService: ReturnType<typeof createTransferService>;
 let customers: ReturnType<typeof createCustomerService>;
+let pricing: PricingService;
 let accountsService: ReturnType<typeof createAccountService>;
 
 /** Per transfer id: the faults to inject, and every activity attempt seen (name + attempt number). */
@@ -117,6 +119,10 @@ function wrapActivities(real: TransferActivities): TransferActivities {
       record(ref.transferId, 'releaseFunds');
       return real.releaseFunds(ref);
     },
+    priceTransfer: async (ref) => {
+      record(ref.transferId, 'priceTransfer');
+      return real.priceTransfer(ref);
+    },
     recordTransferOutcome: async (input) => {
       record(input.transferId, 'recordTransferOutcome');
       return real.recordTransferOutcome(input);
@@ -126,10 +132,10 @@ function wrapActivities(real: TransferActivities): TransferActivities {
 
 beforeAll(async () => {
   db = openTestDb();
-  ledger = createLedgerService({ db });
-  customers = createCustomerService({ db });
-  accountsService = createAccountService({ db, ledger, customers, currencies: createCurrencyService({ db }) });
-  transfersService = createTransferService({ db, accounts: accountsService, ledger });
+  const services = createServices(db, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
+  ({ ledger, customers, pricing } = services);
+  accountsService = services.accounts;
+  transfersService = services.transfers;
   const key = await createAuthService({ db }).createKey({ role: 'admin', label: 'transfer-workflow test' });
   admin = { keyId: key.id, role: 'admin', customerId: null };
 
@@ -137,7 +143,7 @@ beforeAll(async () => {
   client = temporal.client;
   nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
   taskQueue = uniqueTaskQueue('transfer-wf');
-  const activityDeps = { db, ledger, transfers: createTransferRepository(db) };
+  const activityDeps = { db, ledger, transfers: createTransferRepository(db), pricing };
   worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
@@ -274,7 +280,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(TransferStatusSearchAttribute)).toBe('completed');
 
-    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['validateTransfer', 'reserveFunds', 'postTransfer', 'recordTransferOutcome']);
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['validateTransfer', 'priceTransfer', 'reserveFunds', 'postTransfer', 'recordTransferOutcome']);
     await expectLedgerInvariants(db);
   });
 

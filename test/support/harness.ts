@@ -42,6 +42,7 @@ export async function startTestApplication(overrides: Partial<ApplicationOptions
     port: 0,
     transferSyncWaitMs: 10_000,
     maxBodyBytes: 65_536,
+    fx: { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 },
     workflowBundle: workflowBundle(),
     ...overrides,
   });

@@ -1,0 +1,67 @@
+import type { Db } from '../db/knex';
+import { Money } from '../money/money';
+
+/** 1 `base` = `rate` `quote`, observed at `asOf` from `source`. */
+export type MarketRate = { base: string; quote: string; rate: string; asOf: Date; source: string };
+
+/**
+ * Where market rates come from. The built-in provider reads the fx_rates table (filled by admins
+ * or a feed job through PUT /v1/fx/rates); a live feed can implement this and be passed instead.
+ */
+export interface RateProvider {
+  getRate(base: string, quote: string): Promise<MarketRate | undefined>;
+}
+
+type RateRow = { base: string; quote: string; rate: string; as_of: Date; source: string; updated_at: Date };
+const toRate = (r: RateRow): MarketRate => ({ base: r.base.trim(), quote: r.quote.trim(), rate: r.rate, asOf: r.as_of, source: r.source });
+
+/** Digits kept for an inverse rate: fx_rates.rate is numeric(38, 18). */
+const RATE_DECIMALS = 18;
+
+export function createTableRateProvider(db: Db): RateProvider {
+  return {
+    async getRate(base, quote) {
+      const row = await db('fx_rates').where({ base, quote }).first<RateRow | undefined>();
+      return row ? toRate(row) : undefined;
+    },
+  };
+}
+
+export function createFxRateService(deps: { db: Db }) {
+  const { db } = deps;
+  return {
+    async list(): Promise<MarketRate[]> {
+      return ((await db('fx_rates').orderBy(['base', 'quote'])) as RateRow[]).map(toRate);
+    },
+    /**
+     * Stores a pair and its inverse in one transaction, so base→quote and quote→base never disagree
+     * (the inverse is 1/rate rounded to 18 decimals).
+     */
+    async put(input: { base: string; quote: string; rate: string; asOf: Date; source: string }): Promise<MarketRate> {
+      const rate = new Money(input.rate);
+      const inverse = new Money(1).div(rate).toDecimalPlaces(RATE_DECIMALS);
+      await db.transaction(async (trx) => {
+        for (const [base, quote, value] of [
+          [input.base, input.quote, rate],
+          [input.quote, input.base, inverse],
+        ] as const) {
+          await trx('fx_rates')
+            .insert({ base, quote, rate: value.toString(), as_of: input.asOf, source: input.source })
+            .onConflict(['base', 'quote'])
+            .merge({ rate: value.toString(), as_of: input.asOf, source: input.source, updated_at: trx.fn.now() });
+        }
+      });
+      return { base: input.base, quote: input.quote, rate: rate.toString(), asOf: input.asOf, source: input.source };
+    },
+  };
+}
+
+export type FxRateService = ReturnType<typeof createFxRateService>;
+
+export const presentRate = (r: MarketRate) => ({
+  base: r.base,
+  quote: r.quote,
+  rate: new Money(r.rate).toString(),
+  as_of: r.asOf,
+  source: r.source,
+});
