@@ -9,6 +9,8 @@ import { principalOf, requireRole } from '../auth/middleware';
 import { isLedgerError, LedgerErrorCode } from '../ledger/errors';
 import { presentAccount, presentEntry } from '../ledger/presenters';
 import type { LedgerService } from '../ledger/service';
+import { trialBalance } from '../ledger/trial-balance';
+import type { Db } from '../db/knex';
 import { formatAmount } from '../money/money';
 import type { AccountService } from './service';
 
@@ -18,7 +20,7 @@ const EntriesQuery = z.strictObject(PageQuery);
 /** Entry sequence numbers are Postgres bigints. */
 const MAX_BIGINT = 2n ** 63n - 1n;
 
-export function accountRoutes(deps: { accounts: AccountService; ledger: LedgerService }): Router {
+export function accountRoutes(deps: { db: Db; accounts: AccountService; ledger: LedgerService }): Router {
   const { accounts, ledger } = deps;
   const router = Router();
 
@@ -41,6 +43,11 @@ export function accountRoutes(deps: { accounts: AccountService; ledger: LedgerSe
       data: page.entries.map((e) => presentEntry(e, account.minor_units)),
       next_cursor: page.nextCursor ? encodeCursor({ seq: page.nextCursor }) : null,
     });
+  });
+
+  /** Debits, credits and net per currency, with every account's balance: the books at a glance. */
+  router.get('/ledger/trial-balance', requireRole('admin', 'compliance'), async (_req, res) => {
+    res.json({ data: await trialBalance(deps.db) });
   });
 
   /** Money in from outside: the currency's funding account pays the customer account. */

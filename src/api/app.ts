@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps) {
   v1.use(authenticate(auth));
   v1.use(apiKeyRoutes({ auth, customers }));
   v1.use(customerRoutes({ customers }));
-  v1.use(accountRoutes({ accounts, ledger }));
+  v1.use(accountRoutes({ db, accounts, ledger }));
   v1.use(transferRoutes({ transfers, accounts, gateway, presenter, syncWaitMs: deps.transferSyncWaitMs }));
   v1.use(fxRoutes(services));
   v1.use(tariffRoutes(services));
