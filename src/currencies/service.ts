@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex';
+import { ApiError, ApiErrorCode } from '../api/errors';
 
 export type Currency = { code: string; minor_units: number; name: string };
 
@@ -21,6 +22,12 @@ export function createCurrencyService(deps: { db: Db }) {
       const c = (await all()).get(code.trim());
       if (!c) throw new Error(`Unknown currency ${code}`);
       return c.minor_units;
+    },
+    /** A supported currency with its minor units, or a 422 naming the field that gave it. */
+    async requireUnits(code: string, path: string): Promise<{ code: string; minorUnits: number }> {
+      const c = (await all()).get(code);
+      if (!c) throw ApiError.of(ApiErrorCode.CurrencyNotSupported, `Currency ${code} is not supported.`, path);
+      return { code: c.code.trim(), minorUnits: c.minor_units };
     },
     async list(): Promise<Currency[]> {
       return [...(await all()).values()];

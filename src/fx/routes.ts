@@ -40,11 +40,7 @@ export function fxRoutes(deps: {
 }): Router {
   const router = Router();
 
-  async function currency(code: string, path: string) {
-    const c = await deps.currencies.find(code);
-    if (!c) throw ApiError.of(ApiErrorCode.CurrencyNotSupported, `Currency ${code} is not supported.`, path);
-    return { code: c.code.trim(), minorUnits: c.minor_units };
-  }
+  const currency = (code: string, path: string) => deps.currencies.requireUnits(code, path);
   const pathCurrency = (value: unknown, name: string) => {
     const r = CurrencyCode.safeParse(value);
     if (!r.success) throw ApiError.of(ApiErrorCode.NotFound, `No such ${name} currency.`);

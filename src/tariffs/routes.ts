@@ -39,11 +39,7 @@ export function tariffRoutes(deps: { tariffs: TariffService; pricing: PricingSer
   const router = Router();
   const withIds = (ranges: z.infer<typeof Ranges>) => ranges.map((r) => ({ ...r, id: null }));
 
-  async function currency(code: string, path: string) {
-    const c = await deps.currencies.find(code);
-    if (!c) throw ApiError.of(ApiErrorCode.CurrencyNotSupported, `Currency ${code} is not supported.`, path);
-    return { code: c.code.trim(), minorUnits: c.minor_units };
-  }
+  const currency = (code: string, path: string) => deps.currencies.requireUnits(code, path);
 
   router.get('/tariffs', requireRole('admin', 'compliance', 'client'), async (_req, res) => {
     res.json({ data: await deps.tariffs.list() });
