@@ -7,7 +7,7 @@ import { principalOf, requireRole } from '../auth/middleware';
 import { principalScope } from '../auth/service';
 import type { CurrencyService } from '../currencies/service';
 import { Money } from '../money/money';
-import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
+import { DecimalString, decimalWithPlaces, OverrideFeesSchema } from '../pricing/overrides';
 import { buildPricingRequest } from '../pricing/request';
 import type { PricingService } from '../pricing/service';
 import { presentQuote, pricingErrorToApi, type QuoteService } from './quotes';
@@ -19,7 +19,8 @@ const PutRate = z.strictObject({
   as_of: z.iso.datetime({ offset: true }).optional(),
   source: SafeText(100).optional(),
 });
-const PutSpread = z.strictObject({ percentage: DecimalString.refine((p) => new Money(p).lt(100), 'Must be below 100') });
+// fx_spreads.percentage is numeric(12, 6).
+const PutSpread = z.strictObject({ percentage: decimalWithPlaces(6).refine((p) => new Money(p).lt(100), 'Must be below 100') });
 const CreateQuote = z.strictObject({
   source_account_id: Uuid.optional(),
   source_currency: CurrencyCode.optional(),

@@ -5,8 +5,17 @@ import { Money } from '../money/money';
 import type { Operation } from '../tariffs/schedule';
 import { SPREAD_FEE, type FeeOverrides } from './service';
 
-/** Plain non-negative decimal strings: rates, percentages, fee amounts that may be zero. */
-export const DecimalString = z.string().regex(/^(0|[1-9][0-9]{0,14})(\.[0-9]{1,18})?$/, 'Must be a non-negative decimal string such as "4040.5"');
+/**
+ * Plain non-negative decimal strings: rates, percentages, fee amounts that may be zero. A failed
+ * format aborts, so refinements that parse the value (`new Money(v)`) never see a non-number.
+ */
+export const DecimalString = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,14})(\.[0-9]{1,18})?$/, { error: 'Must be a non-negative decimal string such as "4040.5"', abort: true });
+
+/** A DecimalString stored in a numeric(_, places) column: more decimals are refused, not silently rounded by Postgres. */
+export const decimalWithPlaces = (places: number) =>
+  DecimalString.refine((v) => new Money(v).decimalPlaces() <= places, `At most ${places} decimal places`);
 
 /** Seed 002: override_fees is a list of {type, fixed?: {amount, currency}, tx_description?, percentage?}. */
 export const OverrideFeesSchema = z
@@ -39,7 +48,8 @@ export function parseFeeOverrides(
       if (o.percentage !== undefined) throw bad(`${o.type} is a fixed fee: override its fixed amount or tx_description.`, 'percentage');
       if (o.fixed) {
         if (o.fixed.currency !== ctx.sourceCurrency) throw bad(`The fixed fee is charged in the source currency, ${ctx.sourceCurrency}.`, 'fixed/currency');
-        if (new Money(o.fixed.amount).decimalPlaces() > ctx.sourceMinorUnits) {
+        // As strict as amounts: "1.500" USD is refused, not read as 1.50.
+        if ((o.fixed.amount.split('.')[1] ?? '').length > ctx.sourceMinorUnits) {
           throw bad(`${ctx.sourceCurrency} allows at most ${ctx.sourceMinorUnits} decimal places.`, 'fixed/amount');
         }
         out.fixedAmount = o.fixed.amount;

@@ -76,7 +76,9 @@ export function computePrice(input: PriceInput): PriceResult {
   let fee: ReturnType<FixedFeeRule>;
   if (input.given.side === 'target') {
     targetAmount = given;
-    // The fee schedule is keyed on the principal in the source currency, before the fee.
+    // The fee schedule is keyed on the amount the client gave, in the source currency: the source
+    // amount when given, else target × fx_rate. (A fee cannot depend on itself, so there is no
+    // "net of fee" principal when the source amount, which includes the fee, is the one given.)
     fee = input.fixedFee(roundToMinorUnits(targetAmount.times(fxRate), input.source.minorUnits));
     sourceAmount = roundToMinorUnits(targetAmount.times(fxRate).plus(fee.amount), input.source.minorUnits);
   } else {

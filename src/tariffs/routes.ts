@@ -6,20 +6,22 @@ import { principalOf, requireRole } from '../auth/middleware';
 import type { CurrencyService } from '../currencies/service';
 import { pricingErrorToApi } from '../fx/quotes';
 import { Money } from '../money/money';
-import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
+import { DecimalString, decimalWithPlaces, OverrideFeesSchema } from '../pricing/overrides';
 import { buildPricingRequest } from '../pricing/request';
 import type { PricingService } from '../pricing/service';
 import { OPERATIONS } from './schedule';
 import type { TariffService } from './service';
 
-const Percentage = DecimalString.refine((p) => new Money(p).lt(100), 'Must be below 100');
+// tariff_ranges stores percentages as numeric(12, 6) and amounts as numeric(38, 8).
+const Percentage = decimalWithPlaces(6).refine((p) => new Money(p).lt(100), 'Must be below 100');
+const Amount = decimalWithPlaces(8);
 const Range = z.strictObject({
-  min_amount: DecimalString,
-  max_amount: DecimalString.nullable(),
-  fixed_amount: DecimalString.default('0'),
+  min_amount: Amount,
+  max_amount: Amount.nullable(),
+  fixed_amount: Amount.default('0'),
   percentage: Percentage.default('0'),
-  min_fee: DecimalString.nullable().default(null),
-  max_fee: DecimalString.nullable().default(null),
+  min_fee: Amount.nullable().default(null),
+  max_fee: Amount.nullable().default(null),
   tx_description: SafeText(255).nullable().default(null),
 });
 const Ranges = z.array(Range).min(1).max(50);
