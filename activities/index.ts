@@ -30,6 +30,7 @@ const PRICING_DECLINES: Record<PricingError['code'], TransferFailureType> = {
   fx_rate_unavailable: TransferFailureType.FxRateUnavailable,
   fx_rate_stale: TransferFailureType.FxRateStale,
   amount_too_small: TransferFailureType.AmountTooSmall,
+  amount_too_large: TransferFailureType.AmountTooLarge,
   invalid_rate: TransferFailureType.FxRateUnavailable,
 };
 

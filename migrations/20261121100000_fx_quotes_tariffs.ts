@@ -89,23 +89,47 @@ export async function up(knex: Knex): Promise<void> {
       -- calculated_fees as the API shows them, with each fee's id and description
       ADD COLUMN calculated_fees jsonb,
       ADD COLUMN priced_at      timestamptz,
+      ADD CONSTRAINT transfers_quote_used_once UNIQUE (quote_id),
       ADD CONSTRAINT transfers_given_amount CHECK (source_amount IS NOT NULL OR target_amount IS NOT NULL),
       ADD CONSTRAINT transfers_priced_before_done CHECK (
-        status NOT IN ('completed') OR (source_amount IS NOT NULL AND target_amount IS NOT NULL AND priced_at IS NOT NULL));
+        status NOT IN ('completed') OR (source_amount IS NOT NULL AND target_amount IS NOT NULL AND priced_at IS NOT NULL)) NOT VALID;
+
+    -- Transfers from before pricing existed were same-currency and fee-free: record them as such.
+    -- (Declined rows may lack a price: the constraint only requires one once completed.)
+    UPDATE transfers
+       SET market_rate = 1, fx_rate = 1, fixed_fee = 0, spread_fee = 0, calculated_fees = '{}'::jsonb,
+           priced_at = coalesce(completed_at, created_at)
+     WHERE priced_at IS NULL AND source_amount IS NOT NULL AND target_amount IS NOT NULL;
+    ALTER TABLE transfers VALIDATE CONSTRAINT transfers_priced_before_done;
 
     -- Where fees, spreads and conversions go: revenue accounts and an FX position per currency.
     INSERT INTO accounts (id, currency, kind, system_purpose, allow_negative)
     SELECT gen_random_uuid(), c.code, 'system', p.purpose, p.purpose = 'fx_position'
     FROM currencies c CROSS JOIN (VALUES ('fee_revenue'), ('spread_revenue'), ('fx_position')) AS p(purpose);
+
+    -- A currency added later gets its system accounts with it.
+    CREATE FUNCTION currencies_create_system_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO accounts (id, currency, kind, system_purpose, allow_negative)
+      SELECT gen_random_uuid(), NEW.code, 'system', p.purpose, p.purpose IN ('funding', 'fx_position')
+      FROM (VALUES ('funding'), ('fee_revenue'), ('spread_revenue'), ('fx_position')) AS p(purpose)
+      ON CONFLICT DO NOTHING;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER currencies_system_accounts AFTER INSERT ON currencies
+      FOR EACH ROW EXECUTE FUNCTION currencies_create_system_accounts();
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
+    DROP TRIGGER IF EXISTS currencies_system_accounts ON currencies;
+    DROP FUNCTION IF EXISTS currencies_create_system_accounts();
     DELETE FROM accounts a WHERE kind = 'system' AND system_purpose IN ('fee_revenue', 'spread_revenue', 'fx_position')
       AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.id);
     ALTER TABLE transfers
       DROP CONSTRAINT transfers_priced_before_done,
+      DROP CONSTRAINT transfers_quote_used_once,
       DROP CONSTRAINT transfers_given_amount,
       DROP COLUMN priced_at, DROP COLUMN calculated_fees, DROP COLUMN spread_fee, DROP COLUMN fixed_fee,
       DROP COLUMN rate_as_of, DROP COLUMN fx_rate, DROP COLUMN market_rate, DROP COLUMN quote_id,

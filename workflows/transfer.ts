@@ -6,6 +6,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -68,8 +69,12 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   let result: Omit<TransferOutcome, 'transferId'>;
   try {
     await activities.validateTransfer(ref);
-    step = 'pricing';
-    await activities.priceTransfer(ref);
+    // Workflows started before pricing existed replay without this step (their transfers were
+    // priced by the migration); new ones price first.
+    if (patched('fx-pricing')) {
+      step = 'pricing';
+      await activities.priceTransfer(ref);
+    }
     await CancellationScope.nonCancellable(async () => {
       step = 'reserving';
       await activities.reserveFunds(ref);

@@ -1,8 +1,8 @@
-/** `npm run migrate` applies pending migrations; `npm run migrate -- down` rolls back the last batch. */
+/** `npm run migrate` applies pending migrations; `npm run migrate -- down` undoes the most recent one. */
 import { loadConfig } from '../config';
 import { openDatabase } from './database';
 import { createDb } from './knex';
-import { migrateLatest, migrateRollback } from './migrator';
+import { migrateDown, migrateLatest } from './migrator';
 
 async function main() {
   const direction = process.argv[2] ?? 'up';
@@ -11,7 +11,7 @@ async function main() {
   const database = await openDatabase(config);
   const db = createDb(database.url, 2);
   try {
-    const names = direction === 'up' ? await migrateLatest(db) : await migrateRollback(db);
+    const names = direction === 'up' ? await migrateLatest(db) : await migrateDown(db);
     console.log(names.length ? `${direction === 'up' ? 'Applied' : 'Rolled back'}: ${names.join(', ')}` : 'Nothing to do: the schema is current.');
   } finally {
     await db.destroy();

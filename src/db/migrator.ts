@@ -32,7 +32,8 @@ export async function migrateLatest(db: Db): Promise<string[]> {
   return applied;
 }
 
-export async function migrateRollback(db: Db, all = false): Promise<string[]> {
-  const [, rolledBack] = (await db.migrate.rollback(migrationConfig(), all)) as [number, string[]];
-  return rolledBack;
+/** Undoes the most recent migration (one, not a whole batch). */
+export async function migrateDown(db: Db): Promise<string[]> {
+  const [, undone] = (await db.migrate.down(migrationConfig())) as [number, string[]];
+  return undone;
 }

@@ -28,6 +28,8 @@ export function pricingErrorToApi(result: Extract<PricingResult, { ok: false }>,
   switch (code) {
     case 'amount_too_small':
       return ApiError.of(ApiErrorCode.AmountTooSmall, message, amountPath);
+    case 'amount_too_large':
+      return ApiError.of(ApiErrorCode.AmountTooLarge, message, amountPath);
     case 'fx_rate_stale':
       return ApiError.of(ApiErrorCode.FxRateStale, message, '#/target_currency');
     case 'fx_rate_unavailable':
@@ -84,7 +86,8 @@ export function createQuoteService(deps: { db: Db; ttlMs: number }) {
     ) {
       throw ApiError.of(ApiErrorCode.QuoteMismatch, 'The quote was made for other accounts or currencies.', path);
     }
-    await trx('fx_quotes').where({ id: quote.id }).update({ used_by_transfer_id: input.transferId });
+    const marked = await trx('fx_quotes').where({ id: quote.id }).whereNull('used_by_transfer_id').update({ used_by_transfer_id: input.transferId });
+    if (marked !== 1) throw ApiError.of(ApiErrorCode.QuoteAlreadyUsed, 'This quote has already been used by a transfer.', path);
     return quote;
   }
 

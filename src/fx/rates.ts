@@ -40,18 +40,21 @@ export function createFxRateService(deps: { db: Db }) {
     async put(input: { base: string; quote: string; rate: string; asOf: Date; source: string }): Promise<MarketRate> {
       const rate = new Money(input.rate);
       const inverse = new Money(1).div(rate).toDecimalPlaces(RATE_DECIMALS);
-      await db.transaction(async (trx) => {
-        for (const [base, quote, value] of [
-          [input.base, input.quote, rate],
-          [input.quote, input.base, inverse],
-        ] as const) {
-          await trx('fx_rates')
-            .insert({ base, quote, rate: value.toString(), as_of: input.asOf, source: input.source })
-            .onConflict(['base', 'quote'])
-            .merge({ rate: value.toString(), as_of: input.asOf, source: input.source, updated_at: trx.fn.now() });
-        }
-      });
-      return { base: input.base, quote: input.quote, rate: rate.toString(), asOf: input.asOf, source: input.source };
+      // Both rows in one statement, so concurrent writes of a pair and of its inverse cannot
+      // deadlock; a write older than the stored rate (a late feed message) changes nothing.
+      await db.raw(
+        `INSERT INTO fx_rates (base, quote, rate, as_of, source) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)
+         ON CONFLICT (base, quote) DO UPDATE
+           SET rate = excluded.rate, as_of = excluded.as_of, source = excluded.source, updated_at = now()
+           WHERE excluded.as_of >= fx_rates.as_of`,
+        [
+          ...[input.base, input.quote, rate.toString(), input.asOf, input.source],
+          ...[input.quote, input.base, inverse.toString(), input.asOf, input.source],
+        ],
+      );
+      // What is stored now: the new rate, or a newer one the write did not replace.
+      const stored = await db('fx_rates').where({ base: input.base, quote: input.quote }).first<RateRow>();
+      return toRate(stored);
     },
   };
 }

@@ -14,6 +14,7 @@ import { presentQuote, pricingErrorToApi, type QuoteService } from './quotes';
 import { presentRate, type FxRateService } from './rates';
 import { DEFAULT_PAIR, type SpreadService } from './spreads';
 
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const PutRate = z.strictObject({
   rate: DecimalString.refine((r) => new Money(r).gt(0), 'The rate must be greater than zero'),
   as_of: z.iso.datetime({ offset: true }).optional(),
@@ -58,6 +59,10 @@ export function fxRoutes(deps: {
     const quote = await currency(pathCurrency(req.params.quote, 'quote'), '#/quote');
     if (base.code === quote.code) throw ApiError.of(ApiErrorCode.InvalidValue, 'A rate needs two different currencies.', '#/quote');
     const input = parseInput(PutRate, req.body);
+    // A rate from the future would never go stale.
+    if (input.as_of && Date.parse(input.as_of) > Date.now() + MAX_CLOCK_SKEW_MS) {
+      throw ApiError.of(ApiErrorCode.InvalidValue, 'as_of cannot be in the future.', '#/as_of');
+    }
     const rate = await deps.rates.put({
       base: base.code,
       quote: quote.code,

@@ -4,9 +4,11 @@ import Decimal from 'decimal.js';
  * Exact money arithmetic. Amounts travel as decimal strings (wire, workflow payloads),
  * live as NUMERIC in Postgres and as `Money` (a decimal.js clone) in code. Never a JS number.
  *
- * Rounding rule: amounts are rounded to their currency's ISO 4217 minor units,
- * half away from zero ("round half up" on magnitudes; decimal.js ROUND_HALF_UP), the
- * convention of EU Regulation 1103/97 for currency conversions. The precision of 40
+ * Rounding rules, to the currency's ISO 4217 minor units:
+ * - fees and other amounts the service sets: half away from zero ("round half up" on magnitudes;
+ *   decimal.js ROUND_HALF_UP), the convention of EU Regulation 1103/97;
+ * - the computed side of a conversion: in the house's favour (roundForClient), so rounding never
+ *   pays a client more than the formula. The precision of 40
  * significant digits keeps intermediate results (rates, products) exact for any amount
  * we accept.
  */
@@ -68,6 +70,16 @@ function fail(code: AmountError['code'], message: string): ParsedAmount {
 /** Rounds to the currency's minor units with the documented rule (half away from zero). */
 export function roundToMinorUnits(value: Decimal.Value, minorUnits: number): Money {
   return new Money(value).toDecimalPlaces(minorUnits, ROUNDING_MODE);
+}
+
+/**
+ * Rounds an amount the service computes for a client (the converted side of a transfer) so that
+ * the client never gets more, nor pays less, than the exact formula gives: what the client
+ * receives is rounded down, what the client pays is rounded up. Rounding half up instead would
+ * let a stream of tiny conversions (1 JPY → 0.0067 USD → 0.01 USD) draw money from the house.
+ */
+export function roundForClient(value: Decimal.Value, minorUnits: number, side: 'receives' | 'pays'): Money {
+  return new Money(value).toDecimalPlaces(minorUnits, side === 'receives' ? Decimal.ROUND_DOWN : Decimal.ROUND_UP);
 }
 
 /** The canonical string of an amount: exactly `minorUnits` decimals ("10.50", "1000" for JPY, "1.250" for KWD). */

@@ -1,5 +1,7 @@
 import type Decimal from 'decimal.js';
-import { Money, roundToMinorUnits } from '../money/money';
+import { MAX_INTEGER_DIGITS, Money, roundForClient, roundToMinorUnits } from '../money/money';
+
+const tooLarge = (amount: Money) => amount.abs().gte(new Money(10).pow(MAX_INTEGER_DIGITS));
 
 /**
  * The price of moving money, as seeds 002/003 define it. Pure arithmetic: the quote endpoint, the
@@ -9,7 +11,9 @@ import { Money, roundToMinorUnits } from '../money/money';
  * - Without a client rate: fx_rate = market_rate * (1 + spread). A client's fx_rate is used as given.
  * - Given target: source_amount = target_amount * fx_rate + fixed_fee.
  * - Given source: target_amount = (source_amount - fixed_fee) / fx_rate.
- * - Each amount is rounded to its currency's minor units, half away from zero (src/money).
+ * - The computed amount is rounded to its currency's minor units in the house's favour: a computed
+ *   target down, a computed source up (src/money roundForClient). Fees round half away from zero.
+ * - Computed amounts are bounded like given ones (MAX_INTEGER_DIGITS), so they always fit the ledger.
  * - The spread fee is what the rate difference cost, in the source currency:
  *   target_amount * (fx_rate - market_rate), rounded; never below zero.
  * - Same currency: fx_rate = market_rate = 1 and no spread; only the fixed fee applies.
@@ -49,6 +53,7 @@ export type Price = {
 
 export type PriceError =
   | { code: 'amount_too_small'; message: string }
+  | { code: 'amount_too_large'; message: string }
   | { code: 'fx_rate_required'; message: string }
   | { code: 'invalid_rate'; message: string };
 
@@ -74,25 +79,31 @@ export function computePrice(input: PriceInput): PriceResult {
   let sourceAmount: Money;
   let targetAmount: Money;
   let fee: ReturnType<FixedFeeRule>;
+  let fixedFee: Money;
   if (input.given.side === 'target') {
     targetAmount = given;
+    const converted = roundForClient(targetAmount.times(fxRate), input.source.minorUnits, 'pays');
     // The fee schedule is keyed on the amount the client gave, in the source currency: the source
     // amount when given, else target × fx_rate. (A fee cannot depend on itself, so there is no
     // "net of fee" principal when the source amount, which includes the fee, is the one given.)
-    fee = input.fixedFee(roundToMinorUnits(targetAmount.times(fxRate), input.source.minorUnits));
-    sourceAmount = roundToMinorUnits(targetAmount.times(fxRate).plus(fee.amount), input.source.minorUnits);
+    fee = input.fixedFee(converted);
+    fixedFee = roundToMinorUnits(fee.amount, input.source.minorUnits);
+    sourceAmount = converted.plus(fixedFee);
   } else {
     sourceAmount = given;
     fee = input.fixedFee(sourceAmount);
-    targetAmount = roundToMinorUnits(sourceAmount.minus(fee.amount).div(fxRate), input.target.minorUnits);
+    fixedFee = roundToMinorUnits(fee.amount, input.source.minorUnits);
+    targetAmount = roundForClient(sourceAmount.minus(fixedFee).div(fxRate), input.target.minorUnits, 'receives');
   }
-  const fixedFee = roundToMinorUnits(fee.amount, input.source.minorUnits);
   if (!targetAmount.gt(0) || !sourceAmount.minus(fixedFee).gt(0)) {
     return fail('amount_too_small', 'After fees and conversion nothing would arrive: the target amount rounds to zero.');
   }
+  if (tooLarge(sourceAmount) || tooLarge(targetAmount)) {
+    return fail('amount_too_large', `Converted amounts may have at most ${MAX_INTEGER_DIGITS} integer digits.`);
+  }
   const rawSpread = roundToMinorUnits(targetAmount.times(fxRate.minus(marketRate)), input.source.minorUnits);
   // A rate better than the market is the house's cost, not a negative fee; it stays in the FX position.
-  const spreadFee = Money.max(rawSpread, 0).isZero() ? new Money(0) : Money.min(rawSpread, sourceAmount.minus(fixedFee));
+  const spreadFee = Money.min(Money.max(rawSpread, 0), sourceAmount.minus(fixedFee));
   return {
     ok: true,
     price: {

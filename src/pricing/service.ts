@@ -43,7 +43,7 @@ export type PriceRecord = {
 };
 
 export type PricingError = {
-  code: 'fx_rate_unavailable' | 'fx_rate_stale' | 'amount_too_small' | 'invalid_rate';
+  code: 'fx_rate_unavailable' | 'fx_rate_stale' | 'amount_too_small' | 'amount_too_large' | 'invalid_rate';
   message: string;
 };
 
@@ -84,12 +84,17 @@ export function createPricingService(deps: {
     if (cross) {
       // fx_rate is source units per target unit: the market's target→source rate.
       const rate = await deps.rates.getRate(req.targetCurrency, req.sourceCurrency);
-      if (!rate) return { ok: false, error: { code: 'fx_rate_unavailable', message: `No market rate for ${req.targetCurrency}/${req.sourceCurrency}.` } };
-      if (now().getTime() - rate.asOf.getTime() > deps.maxRateAgeMs) {
-        return { ok: false, error: { code: 'fx_rate_stale', message: `The ${req.targetCurrency}/${req.sourceCurrency} rate is older than allowed.` } };
+      const fresh = rate !== undefined && now().getTime() - rate.asOf.getTime() <= deps.maxRateAgeMs;
+      if (fresh) {
+        marketRate = rate.rate;
+        rateAsOf = rate.asOf;
+      } else if (req.clientRate === undefined) {
+        // Seed 002: a given fx_rate is used as it is; without one, the market rate must be current.
+        return rate
+          ? { ok: false, error: { code: 'fx_rate_stale', message: `The ${req.targetCurrency}/${req.sourceCurrency} rate is older than allowed.` } }
+          : { ok: false, error: { code: 'fx_rate_unavailable', message: `No market rate for ${req.targetCurrency}/${req.sourceCurrency}.` } };
       }
-      marketRate = rate.rate;
-      rateAsOf = rate.asOf;
+      // With a given rate and no current market rate, market_rate is the given rate: no spread is booked.
     }
     const spreadPercentage = cross ? (req.overrides?.spreadPercentage ?? (await deps.spreads.percentageFor(req.sourceCurrency, req.targetCurrency))) : '0';
     const scheduleRule = scheduleFeeRule(await deps.tariffs.scheduleFor(operation, req.sourceCurrency), sourceUnits);

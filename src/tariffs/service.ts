@@ -53,8 +53,13 @@ export function createTariffService(deps: { db: Db }) {
     },
     /** The ranges that price an operation in a currency, or undefined when it is free. */
     async scheduleFor(operation: Operation, currency: string): Promise<TariffRange[] | undefined> {
-      const [t] = await withRanges(await db('tariffs').where({ operation, currency }));
-      return t?.ranges;
+      // One statement: a schedule replaced or deleted meanwhile is seen whole or not at all.
+      const rows = (await db('tariffs')
+        .join('tariff_ranges', 'tariff_ranges.tariff_id', 'tariffs.id')
+        .where({ 'tariffs.operation': operation, 'tariffs.currency': currency })
+        .orderBy('tariff_ranges.position')
+        .select('tariff_ranges.*')) as RangeRow[];
+      return rows.length ? rows.map(presentRange) : undefined;
     },
     async create(input: { operation: Operation; currency: string; ranges: TariffRange[] }): Promise<Tariff> {
       assertValid(input.ranges);

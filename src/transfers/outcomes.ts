@@ -38,6 +38,7 @@ export enum TransferFailureType {
   FxRateUnavailable = 'FxRateUnavailable',
   FxRateStale = 'FxRateStale',
   AmountTooSmall = 'AmountTooSmall',
+  AmountTooLarge = 'AmountTooLarge',
 }
 
 export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> = {
@@ -50,6 +51,7 @@ export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> =
   [TransferFailureType.FxRateUnavailable]: ResponseCode.Declined,
   [TransferFailureType.FxRateStale]: ResponseCode.Declined,
   [TransferFailureType.AmountTooSmall]: ResponseCode.Declined,
+  [TransferFailureType.AmountTooLarge]: ResponseCode.Declined,
 };
 
 export const isTransferFailureType = (type: unknown): type is TransferFailureType =>

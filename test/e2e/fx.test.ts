@@ -3,6 +3,10 @@
  * spreads, tariffs and the fee calculator, locked quotes, stale and missing rates, admin overrides,
  * and cross-currency transfers booked through the fee, spread and FX position accounts.
  *
+ * Rounding: the computed side of a conversion is rounded in the house's favour (a computed target
+ * down, a computed source up, to the currency's minor units); fees and the spread fee round half away
+ * from zero.
+ *
  * Rates, spreads and tariffs are global and other test files run against the same database at the
  * same time: this file uses only its own pairs, tariffs only in COP, MXN, BHD and KWD, never the
  * default spread, and checks shared system accounts (USD, EUR, JPY, GBP) by their change net of
@@ -24,7 +28,12 @@ import { balancesOf, count, expectErrorEnvelope, ISO_RE, postTransfer, settled, 
 /** Exact decimals for the expected values; 40 digits, like src/money. */
 const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
 type D = Decimal;
+/** Fees and the spread fee: half away from zero. */
 const roundTo = (v: Decimal.Value, dp: number): D => new D(v).toDecimalPlaces(dp, Decimal.ROUND_HALF_UP);
+/** A computed target (what the client receives): toward zero. */
+const roundDown = (v: Decimal.Value, dp: number): D => new D(v).toDecimalPlaces(dp, Decimal.ROUND_DOWN);
+/** A computed source (what the client pays): away from zero. */
+const roundUp = (v: Decimal.Value, dp: number): D => new D(v).toDecimalPlaces(dp, Decimal.ROUND_UP);
 
 const UNITS: Record<string, number> = { USD: 2, EUR: 2, GBP: 2, COP: 2, MXN: 2, JPY: 0, KWD: 3, BHD: 3 };
 const units = (ccy: string): number => {
@@ -182,9 +191,11 @@ async function expectEntriesExplained(transferId: string, given: 'source' | 'tar
   const fx = new D(t.fx_rate);
   const market = new D(t.market_rate);
 
-  // The recorded numbers obey seed 002's formulas, rounded half away from zero.
-  if (given === 'source') expect(T.toFixed(tu)).toBe(roundTo(S.minus(F).div(fx), tu).toFixed(tu));
-  else expect(S.toFixed(su)).toBe(roundTo(T.times(fx).plus(F), su).toFixed(su));
+  // The recorded numbers obey seed 002's formulas, the computed side rounded in the house's favour:
+  // given the source, T = (S − F) / fx rounded down; given the target, S = (T × fx rounded up) + F.
+  if (given === 'source') expect(T.toFixed(tu)).toBe(roundDown(S.minus(F).div(fx), tu).toFixed(tu));
+  else expect(S.toFixed(su)).toBe(roundUp(T.times(fx), su).plus(F).toFixed(su));
+  // The spread fee is a fee: half away from zero, never negative, never more than S − F.
   const rawSpread = roundTo(T.times(fx.minus(market)), su);
   expect(SP.toFixed(su)).toBe(D.min(D.max(rawSpread, 0), S.minus(F)).toFixed(su));
   expect(t.calculated_fees[t.operation_type].amount).toEqual({ amount: F.toFixed(su), currency: src });
@@ -308,6 +319,9 @@ describe('market rates', () => {
       ['missing', {}, 'missing_field', '#/rate'],
       ['unknown field', { rate: '4100', spread: '1' }, 'unknown_field', '#/spread'],
       ['bad as_of', { rate: '4100', as_of: 'yesterday' }, 'invalid_value', '#/as_of'],
+      // More than the 5 minutes of allowed clock skew ahead: such a rate would never go stale.
+      ['as_of 10 minutes in the future', { rate: '4100', as_of: new Date(Date.now() + 10 * 60_000).toISOString() }, 'invalid_value', '#/as_of'],
+      ['as_of a day in the future', { rate: '4100', as_of: new Date(Date.now() + 24 * 3600_000).toISOString() }, 'invalid_value', '#/as_of'],
     ];
     for (const [name, body, code, path] of cases) {
       const res = await put(admin, '/v1/fx/rates/USD/COP', body);
@@ -321,6 +335,57 @@ describe('market rates', () => {
     expectErrorEnvelope(await put(admin, '/v1/fx/rates/USDX/COP', { rate: '1' }), 404, 'not_found');
     const after = await app.db('fx_rates').whereIn('base', ['USD', 'COP']).whereIn('quote', ['USD', 'COP']).orderBy('base');
     expect(after).toEqual(before);
+    await expectLedgerInvariants(app.db);
+  });
+});
+
+describe('market rates: as_of', () => {
+  // BHD/MXN: a pair only this test writes (and nothing prices with), so a rate dated ahead cannot hold up other tests.
+  const bhdMxn = async () => {
+    const data = (await admin.get('/v1/fx/rates')).body.data as any[];
+    const find = (base: string, quote: string) => data.find((r) => r.base === base && r.quote === quote);
+    return { pair: find('BHD', 'MXN'), inverse: find('MXN', 'BHD') };
+  };
+
+  test('a PUT older than the stored rate changes nothing but still answers 200; a newer one replaces it; as_of at most 5 minutes ahead', async () => {
+    await app.db('fx_rates').whereIn(['base', 'quote'], [['BHD', 'MXN'], ['MXN', 'BHD']]).delete();
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+    expect((await put(admin, '/v1/fx/rates/BHD/MXN', { rate: '50', as_of: tenMinutesAgo, source: 'feed' })).status).toBe(200);
+    // 1 / 50 = 0.02 exactly.
+    const stored = {
+      pair: { base: 'BHD', quote: 'MXN', rate: '50', as_of: tenMinutesAgo, source: 'feed' },
+      inverse: { base: 'MXN', quote: 'BHD', rate: '0.02', as_of: tenMinutesAgo, source: 'feed' },
+    };
+    expect(await bhdMxn()).toEqual(stored);
+
+    // A late feed message (as_of 20 minutes ago, older than the stored 10): 200, and neither row changes.
+    const late = await put(admin, '/v1/fx/rates/BHD/MXN', { rate: '51', as_of: new Date(Date.now() - 20 * 60_000).toISOString(), source: 'late-feed' });
+    expect(late.status).toBe(200);
+    expect(await bhdMxn()).toEqual(stored);
+
+    // A newer one (5 minutes ago) replaces both rows: 1 / 52 = 0.019230769230769230|769… → 0.019230769230769231.
+    const fiveMinutesAgo = new Date(Date.now() - 5 * 60_000).toISOString();
+    expect((await put(admin, '/v1/fx/rates/BHD/MXN', { rate: '52', as_of: fiveMinutesAgo, source: 'feed' })).status).toBe(200);
+    const newer = {
+      pair: { base: 'BHD', quote: 'MXN', rate: '52', as_of: fiveMinutesAgo, source: 'feed' },
+      inverse: { base: 'MXN', quote: 'BHD', rate: '0.019230769230769231', as_of: fiveMinutesAgo, source: 'feed' },
+    };
+    expect(await bhdMxn()).toEqual(newer);
+    // Writing the inverse pair with an older as_of is just as late: nothing changes.
+    expect((await put(admin, '/v1/fx/rates/MXN/BHD', { rate: '0.05', as_of: tenMinutesAgo })).status).toBe(200);
+    expect(await bhdMxn()).toEqual(newer);
+
+    // More than 5 minutes ahead is refused and stores nothing; within the allowed skew (2 minutes ahead) it is accepted.
+    const farAhead = await put(admin, '/v1/fx/rates/BHD/MXN', { rate: '53', as_of: new Date(Date.now() + 6 * 60_000).toISOString() });
+    expectErrorEnvelope(farAhead, 422, 'invalid_value', '#/as_of');
+    expect(await bhdMxn()).toEqual(newer);
+    const slightlyAhead = new Date(Date.now() + 2 * 60_000).toISOString();
+    expect((await put(admin, '/v1/fx/rates/BHD/MXN', { rate: '54', as_of: slightlyAhead })).status).toBe(200);
+    // 1 / 54 = 0.018518518518518518|518… → 0.018518518518518519
+    expect(await bhdMxn()).toEqual({
+      pair: { base: 'BHD', quote: 'MXN', rate: '54', as_of: slightlyAhead, source: 'manual' },
+      inverse: { base: 'MXN', quote: 'BHD', rate: '0.018518518518518519', as_of: slightlyAhead, source: 'manual' },
+    });
     await expectLedgerInvariants(app.db);
   });
 });
@@ -681,12 +746,13 @@ describe('quotes', () => {
       expect(res.status).toBe(201);
       return res.body;
     };
-    // 50000.00 − 2500.00 = 47500.00 COP; / 4040 = 11.7574… → 11.76 USD; spread 11.76 × 40 = 470.40.
+    // 50000.00 − 2500.00 = 47500.00 COP; / 4040 = 11.7574… → 11.75 USD (rounded down; half up gave 11.76);
+    // spread 11.75 × 40 = 470.00.
     const qAccount = await quote(clientA, { source_account_id: a.accountId });
     const qCurrency = await quote(clientA, { source_currency: 'COP' });
     for (const qq of [qAccount, qCurrency]) {
-      expect(qq).toMatchObject({ fx_rate: '4040', source_amount: { amount: '50000.00' }, target_amount: { amount: '11.76', currency: 'USD' } });
-      expect(qq.calculated_fees[SPREAD].amount.amount).toBe('470.40');
+      expect(qq).toMatchObject({ fx_rate: '4040', source_amount: { amount: '50000.00' }, target_amount: { amount: '11.75', currency: 'USD' } });
+      expect(qq.calculated_fees[SPREAD].amount.amount).toBe('470.00');
     }
     expect(qCurrency.source_account_id).toBeNull();
     const adminQuote = (await admin.post('/v1/fx/quotes', { source_currency: 'COP', target_currency: 'USD', source_amount: '50000.00' })).body;
@@ -719,7 +785,8 @@ describe('quotes', () => {
     expectErrorEnvelope(await transfer(clientA, a.accountId, bEur, qCurrency.id), 422, 'quote_mismatch', '#/quote_id');
     expectErrorEnvelope(await transfer(clientA, a.accountId, bEur, qAccount.id), 422, 'quote_mismatch', '#/quote_id');
     expectErrorEnvelope(await transfer(clientA, a.accountId, b.accountId, qAccount.id, { source_amount: '50000.01' }), 422, 'quote_mismatch', '#/source_amount');
-    expectErrorEnvelope(await transfer(clientA, a.accountId, b.accountId, qAccount.id, { target_amount: '11.77' }), 422, 'quote_mismatch', '#/target_amount');
+    // One cent more than the quoted 11.75 (the half-up amount 11.76) is not the quote's.
+    expectErrorEnvelope(await transfer(clientA, a.accountId, b.accountId, qAccount.id, { target_amount: '11.76' }), 422, 'quote_mismatch', '#/target_amount');
     expectErrorEnvelope(await transfer(admin, a.accountId, b.accountId, adminQuote.id, { fx_rate: '4000' }), 422, 'quote_mismatch', '#/quote_id');
 
     expect(await count(app.db('transfers').whereIn('source_account_id', [a.accountId, a2, bCop]))).toBe(0);
@@ -729,16 +796,16 @@ describe('quotes', () => {
     // The refusals left the quotes usable: the account's quote from its account (with the same
     // amounts repeated), the currency quote from the customer's other COP account.
     const before = await snapshotSystem('COP', 'USD');
-    const t1 = await settled(clientA, await transfer(clientA, a.accountId, b.accountId, qAccount.id, { source_amount: '50000.00', target_amount: '11.76' }));
-    expect(t1).toMatchObject({ status: 'completed', quote_id: qAccount.id, source_amount: { amount: '50000.00' }, target_amount: { amount: '11.76' }, fx_rate: '4040' });
+    const t1 = await settled(clientA, await transfer(clientA, a.accountId, b.accountId, qAccount.id, { source_amount: '50000.00', target_amount: '11.75' }));
+    expect(t1).toMatchObject({ status: 'completed', quote_id: qAccount.id, source_amount: { amount: '50000.00' }, target_amount: { amount: '11.75' }, fx_rate: '4040' });
     await expectBooked(t1.id, 'source', before);
     const t2 = await settled(clientA, await transfer(clientA, a2, b.accountId, qCurrency.id));
-    expect(t2).toMatchObject({ status: 'completed', quote_id: qCurrency.id, source_amount: { amount: '50000.00' }, target_amount: { amount: '11.76' } });
+    expect(t2).toMatchObject({ status: 'completed', quote_id: qCurrency.id, source_amount: { amount: '50000.00' }, target_amount: { amount: '11.75' } });
     await expectEntriesExplained(t2.id, 'source');
-    // 200000.00 − 50000.00 = 150000.00 on each; 11.76 × 2 = 23.52 USD arrived.
+    // 200000.00 − 50000.00 = 150000.00 on each; 11.75 × 2 = 23.50 USD arrived.
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('150000.00'));
     expect(await balancesOf(admin, a2)).toEqual(posted('150000.00'));
-    expect(await balancesOf(admin, b.accountId)).toEqual(posted('23.52'));
+    expect(await balancesOf(admin, b.accountId)).toEqual(posted('23.50'));
     await expectLedgerInvariants(app.db);
   });
 
@@ -764,6 +831,8 @@ describe('quotes', () => {
     expect(t).toMatchObject({ status: 'completed', source_amount: { amount: '406500.00' }, target_amount: { amount: '100.00' } });
     expect(await count(app.db('transfers').where({ source_account_id: a.accountId }))).toBe(1);
     expect(await count(app.db('transfers').where({ quote_id: q.body.id }))).toBe(1);
+    // The quote is marked used by the winner, and only by it.
+    expect((await clientA.get(`/v1/fx/quotes/${q.body.id}`)).body.used_by_transfer_id).toBe(t.id);
     await expectEntriesExplained(t.id, 'target');
     // 5000000.00 − 406500.00 = 4593500.00, once.
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('4593500.00'));
@@ -773,10 +842,12 @@ describe('quotes', () => {
 });
 
 describe('stale and missing rates', () => {
-  test('a rate older than the maximum age: quote 422 fx_rate_stale, transfer declined 101 naming the rate, nothing posted', async () => {
+  test('a rate older than the maximum age: quote 422 fx_rate_stale, transfer declined 101 naming the rate, nothing posted; an admin fx_rate is still used', async () => {
     await removeTariff('account_to_account_fx', 'MXN');
     await putSpread('MXN', 'GBP', '0');
     await putSpread('GBP', 'MXN', '0');
+    // A PUT older than the stored rate is ignored (a late feed message): start from no GBP/MXN rate at all.
+    await app.db('fx_rates').whereIn(['base', 'quote'], [['GBP', 'MXN'], ['MXN', 'GBP']]).delete();
     await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 24 * 3600_000));
     const a = await customerWithAccount(admin, { currency: 'MXN', deposit: '1000.00' });
     const b = await customerWithAccount(admin, { currency: 'GBP' });
@@ -810,26 +881,58 @@ describe('stale and missing rates', () => {
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('1000.00'));
     expect(await balancesOf(admin, b.accountId)).toEqual(posted('0.00'));
 
-    // The limit is the app's 1 h: 59 minutes old is fine, 61 is not.
-    await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 59 * 60_000));
-    expect((await admin.post('/v1/fx/quotes', body)).status).toBe(201);
+    // An admin's fx_rate does not need a current market rate: with the stale one, market_rate is the given
+    // rate and no spread is booked (against the stale 25.5 it would be 3.84 × 0.5 = 1.92 MXN).
+    // 100.00 / 26 = 3.846… → 3.84 GBP (rounded down); no MXN fee.
+    const quotedAtRate = await admin.post('/v1/fx/quotes', { ...body, fx_rate: '26' });
+    expect(quotedAtRate.status).toBe(201);
+    expect(quotedAtRate.body).toMatchObject({ market_rate: '26', fx_rate: '26', rate_as_of: null, target_amount: { amount: '3.84', currency: 'GBP' } });
+    expect(quotedAtRate.body.calculated_fees[SPREAD].amount).toEqual({ amount: '0.00', currency: 'MXN' });
+    const calcAtRate = await admin.post('/v1/tariffs/calculate', { source_currency: 'MXN', target_currency: 'GBP', source_amount: '100.00', fx_rate: '26' });
+    expect(calcAtRate.status).toBe(200);
+    expect(calcAtRate.body).toMatchObject({ market_rate: '26', fx_rate: '26', target_amount: { amount: '3.84', currency: 'GBP' } });
+    let before = await snapshotSystem('MXN', 'GBP');
+    const atRate = await settled(admin, await postTransfer(admin, { ...transferBody, fx_rate: '26', reference: 'admin rate stale' }));
+    expect(atRate).toMatchObject({
+      status: 'completed',
+      market_rate: '26',
+      fx_rate: '26',
+      source_amount: { amount: '100.00', currency: 'MXN' },
+      target_amount: { amount: '3.84', currency: 'GBP' },
+      calculated_fees: { account_to_account_fx: { amount: { amount: '0.00', currency: 'MXN' } }, [SPREAD]: { amount: { amount: '0.00', currency: 'MXN' } } },
+    });
+    const x = await expectBooked(atRate.id, 'source', before);
+    // Source −100.00, FX position MXN +100.00 and GBP −3.84, destination +3.84: no fee and no spread entry.
+    expect(x.entries).toHaveLength(4);
+    const spreadRevenueMxn = await systemId('spread_revenue', 'MXN');
+    expect(x.entries.some((e: any) => e.account_id === spreadRevenueMxn)).toBe(false);
+    expect(x.t.rate_as_of).toBeNull();
+    expect(await balancesOf(admin, a.accountId)).toEqual(posted('900.00'));
+    expect(await balancesOf(admin, b.accountId)).toEqual(posted('3.84'));
+
+    // The limit is the app's 1 h: 61 minutes old is not fine, 59 is. (In that order: a PUT with an
+    // as_of older than the stored one would leave the stored rate as it is.)
     await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 61 * 60_000));
     expectErrorEnvelope(await admin.post('/v1/fx/quotes', body), 422, 'fx_rate_stale');
+    await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 59 * 60_000));
+    expect((await admin.post('/v1/fx/quotes', body)).status).toBe(201);
 
-    // A fresh rate: 100.00 / 25.5 = 3.9215… → 3.92 GBP.
+    // A fresh rate: 100.00 / 25.5 = 3.9215… → 3.92 GBP (rounded down).
     await putRate('GBP', 'MXN', '25.5');
-    const before = await snapshotSystem('MXN', 'GBP');
+    before = await snapshotSystem('MXN', 'GBP');
     const ok = await settled(admin, await postTransfer(admin, { ...transferBody, reference: 'fresh' }));
     expect(ok).toMatchObject({ status: 'completed', market_rate: '25.5', fx_rate: '25.5', target_amount: { amount: '3.92', currency: 'GBP' } });
     await expectBooked(ok.id, 'source', before);
-    expect(await balancesOf(admin, a.accountId)).toEqual(posted('900.00'));
-    expect(await balancesOf(admin, b.accountId)).toEqual(posted('3.92'));
+    // 1000.00 − 100.00 − 100.00 = 800.00; 3.84 + 3.92 = 7.76.
+    expect(await balancesOf(admin, a.accountId)).toEqual(posted('800.00'));
+    expect(await balancesOf(admin, b.accountId)).toEqual(posted('7.76'));
     await expectLedgerInvariants(app.db);
   });
 
-  test('no rate at all: quote 422 fx_rate_unavailable, transfer declined 101, nothing posted', async () => {
-    // This file's own pair, never given a rate; make sure of it.
+  test('no rate at all: quote 422 fx_rate_unavailable, transfer declined 101, nothing posted; an admin fx_rate is still used', async () => {
+    // This file's own pair, never given a rate; make sure of it. No MXN fee either.
     await app.db('fx_rates').whereIn(['base', 'quote'], [['KWD', 'MXN'], ['MXN', 'KWD']]).delete();
+    await removeTariff('account_to_account_fx', 'MXN');
     const a = await customerWithAccount(admin, { currency: 'MXN', deposit: '100.00' });
     const b = await customerWithAccount(admin, { currency: 'KWD' });
 
@@ -852,6 +955,44 @@ describe('stale and missing rates', () => {
     await expectNothingPosted(res.body.id);
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('100.00'));
     expect(await balancesOf(admin, b.accountId)).toEqual(posted('0.000'));
+
+    // An admin's fx_rate needs no market rate: market_rate is the given rate, no spread is booked.
+    // Given 1.000 KWD at 60.1234 MXN per KWD: 1.000 × 60.1234 = 60.1234 → 60.13 MXN (rounded up; half up would give 60.12).
+    const quoted = await admin.post('/v1/fx/quotes', { source_account_id: a.accountId, target_currency: 'KWD', target_amount: '1.000', fx_rate: '60.1234' });
+    expect(quoted.status).toBe(201);
+    expect(quoted.body).toMatchObject({
+      market_rate: '60.1234',
+      fx_rate: '60.1234',
+      rate_as_of: null,
+      source_amount: { amount: '60.13', currency: 'MXN' },
+      target_amount: { amount: '1.000', currency: 'KWD' },
+    });
+    expect(quoted.body.calculated_fees[SPREAD].amount).toEqual({ amount: '0.00', currency: 'MXN' });
+    const before = await snapshotSystem('MXN', 'KWD');
+    const t = await settled(
+      admin,
+      await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, target_amount: '1.000', fx_rate: '60.1234', reference: 'admin rate no rate' }),
+    );
+    expect(t).toMatchObject({
+      status: 'completed',
+      market_rate: '60.1234',
+      fx_rate: '60.1234',
+      source_amount: { amount: '60.13', currency: 'MXN' },
+      target_amount: { amount: '1.000', currency: 'KWD' },
+      calculated_fees: { account_to_account_fx: { amount: { amount: '0.00', currency: 'MXN' } }, [SPREAD]: { amount: { amount: '0.00', currency: 'MXN' } } },
+      source_entry: { type: 'debit', amount: '60.13', balance: '39.87' },
+      destination_entry: { type: 'credit', amount: '1.000', currency: 'KWD', balance: '1.000' },
+    });
+    // Source −60.13, FX position MXN +60.13 and KWD −1.000, destination +1.000: no fee and no spread entry.
+    const x = await expectBooked(t.id, 'target', before);
+    expect(x.entries).toHaveLength(4);
+    const spreadRevenueMxn = await systemId('spread_revenue', 'MXN');
+    expect(x.entries.some((e: any) => e.account_id === spreadRevenueMxn)).toBe(false);
+    expect(x.t.rate_as_of).toBeNull();
+    // 100.00 − 60.13 = 39.87
+    expect(await balancesOf(admin, a.accountId)).toEqual(posted('39.87'));
+    expect(await balancesOf(admin, b.accountId)).toEqual(posted('1.000'));
+    await expectTrialBalance(['MXN', 'KWD']);
     await expectLedgerInvariants(app.db);
   });
 });
@@ -886,12 +1027,12 @@ describe('override_fees and fx_rate (admin only)', () => {
     const feeRevenueCop = await systemId('fee_revenue', 'COP');
     expect(fixed.booked.entries.find((e: any) => e.account_id === feeRevenueCop)?.description).toBe('Promo FX fee');
 
-    // Spread 2.5% instead of 1%: fx_rate 4000 × 1.025 = 4100; (250000.00 − 2500.00) / 4100 = 60.3658… → 60.37;
-    // spread 60.37 × 100 = 6037.00.
+    // Spread 2.5% instead of 1%: fx_rate 4000 × 1.025 = 4100; (250000.00 − 2500.00) / 4100 = 60.3658… → 60.36
+    // (rounded down; half up gave 60.37); spread 60.36 × 100 = 6036.00.
     const spread = await send({ source_amount: '250000.00', override_fees: [{ type: SPREAD, percentage: '2.5' }] }, 'source');
-    expect(spread.t).toMatchObject({ fx_rate: '4100', market_rate: '4000', target_amount: { amount: '60.37' } });
+    expect(spread.t).toMatchObject({ fx_rate: '4100', market_rate: '4000', target_amount: { amount: '60.36' } });
     expect(spread.t.calculated_fees.account_to_account_fx.amount.amount).toBe('2500.00');
-    expect(spread.t.calculated_fees[SPREAD].amount.amount).toBe('6037.00');
+    expect(spread.t.calculated_fees[SPREAD].amount.amount).toBe('6036.00');
 
     // An admin's fx_rate is used as given (the spread is not added): 10.00 × 4200 + 2500.00 = 44500.00; spread 10 × 200 = 2000.00.
     const rate = await send({ target_amount: '10.00', fx_rate: '4200' }, 'target');
@@ -906,9 +1047,9 @@ describe('override_fees and fx_rate (admin only)', () => {
     expect(cheap.booked.entries.some((e: any) => e.account_id === spreadRevenueCop)).toBe(false);
     expect(cheap.booked.entries).toHaveLength(5);
 
-    // 1000000.00 − 203500.00 − 250000.00 − 44500.00 − 41500.00 = 460500.00; 50.00 + 60.37 + 10.00 + 10.00 = 130.37.
+    // 1000000.00 − 203500.00 − 250000.00 − 44500.00 − 41500.00 = 460500.00; 50.00 + 60.36 + 10.00 + 10.00 = 130.36.
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('460500.00'));
-    expect(await balancesOf(admin, b.accountId)).toEqual(posted('130.37'));
+    expect(await balancesOf(admin, b.accountId)).toEqual(posted('130.36'));
 
     // Client keys may not set the price, anywhere.
     const clientA = await clientFor(a.customerId);
@@ -1008,8 +1149,8 @@ describe('cross-currency transfers end to end', () => {
     const b = await customerWithAccount(admin, { currency: 'EUR' });
     const fee = [{ type: 'account_to_account_fx', fixed: { amount: '2.00', currency: 'USD' } }];
 
-    // fx_rate 1.08 × 1.005 = 1.0854. Given source 500.00: T = 498.00 / 1.0854 = 458.8170… → 458.82;
-    // SP = 458.82 × 0.0054 = 2.477628 → 2.48; FX position USD +(500 − 2 − 2.48) = +495.52, EUR −458.82.
+    // fx_rate 1.08 × 1.005 = 1.0854. Given source 500.00: T = 498.00 / 1.0854 = 458.8170… → 458.81 (rounded down;
+    // half up gave 458.82); SP = 458.81 × 0.0054 = 2.477574 → 2.48; FX position USD +(500 − 2 − 2.48) = +495.52, EUR −458.81.
     let before = await snapshotSystem('USD', 'EUR');
     const t1 = await settled(admin, await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, source_amount: '500.00', override_fees: fee, reference: 'usd eur 1' }));
     expect(t1).toMatchObject({
@@ -1017,19 +1158,19 @@ describe('cross-currency transfers end to end', () => {
       fx_rate: '1.0854',
       market_rate: '1.08',
       source_amount: { amount: '500.00', currency: 'USD' },
-      target_amount: { amount: '458.82', currency: 'EUR' },
+      target_amount: { amount: '458.81', currency: 'EUR' },
       calculated_fees: { account_to_account_fx: { amount: { amount: '2.00', currency: 'USD' } }, [SPREAD]: { amount: { amount: '2.48', currency: 'USD' } } },
       source_entry: { amount: '500.00', balance: '500.00' },
-      destination_entry: { amount: '458.82', balance: '458.82' },
+      destination_entry: { amount: '458.81', balance: '458.81' },
     });
     expect(await systemDeltas(before, (await expectEntriesExplained(t1.id, 'source')).t.ledger_transaction_id)).toEqual({
       'fee_revenue USD': '2.00',
       'spread_revenue USD': '2.48',
       'fx_position USD': '495.52',
-      'fx_position EUR': '-458.82',
+      'fx_position EUR': '-458.81',
     });
 
-    // Given target 100.00 EUR: S = 100 × 1.0854 + 2.00 = 110.54; SP = 100 × 0.0054 = 0.54;
+    // Given target 100.00 EUR: S = 100 × 1.0854 (exact, nothing to round up) + 2.00 = 110.54; SP = 100 × 0.0054 = 0.54;
     // FX position USD +(110.54 − 2.00 − 0.54) = +108.00 (= 100 × 1.08), EUR −100.00.
     before = await snapshotSystem('USD', 'EUR');
     const t2 = await settled(admin, await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, target_amount: '100.00', override_fees: fee, reference: 'usd eur 2' }));
@@ -1040,9 +1181,9 @@ describe('cross-currency transfers end to end', () => {
       'fx_position USD': '108.00',
       'fx_position EUR': '-100.00',
     });
-    // 1000.00 − 500.00 − 110.54 = 389.46; 458.82 + 100.00 = 558.82.
+    // 1000.00 − 500.00 − 110.54 = 389.46; 458.81 + 100.00 = 558.81.
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('389.46'));
-    expect(await balancesOf(admin, b.accountId)).toEqual(posted('558.82'));
+    expect(await balancesOf(admin, b.accountId)).toEqual(posted('558.81'));
     await expectTrialBalance();
     await expectLedgerInvariants(app.db);
   });
@@ -1059,7 +1200,8 @@ describe('cross-currency transfers end to end', () => {
     const bJpy = await addAccount(b.customerId, 'JPY');
 
     // JPY → KWD: market 500 JPY per KWD, fx_rate 500 × 1.01 = 505; no JPY fee.
-    // 10000 / 505 = 19.8019… → 19.802 KWD; SP = 19.802 × 5 = 99.01 → 99 JPY; FX position JPY +9901, KWD −19.802.
+    // 10000 / 505 = 19.80198… → 19.801 KWD (rounded down; half up gave 19.802); SP = 19.801 × 5 = 99.005 → 99 JPY
+    // (half up: .005 of a yen is below half a unit); FX position JPY +(10000 − 99) = +9901, KWD −19.801.
     let before = await snapshotSystem('JPY', 'KWD');
     const t1 = await settled(admin, await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, source_amount: '10000', reference: 'yen to dinar' }));
     expect(t1).toMatchObject({
@@ -1067,10 +1209,10 @@ describe('cross-currency transfers end to end', () => {
       market_rate: '500',
       fx_rate: '505',
       source_amount: { amount: '10000', currency: 'JPY' },
-      target_amount: { amount: '19.802', currency: 'KWD' },
+      target_amount: { amount: '19.801', currency: 'KWD' },
       calculated_fees: { account_to_account_fx: { amount: { amount: '0', currency: 'JPY' } }, [SPREAD]: { amount: { amount: '99', currency: 'JPY' } } },
       source_entry: { amount: '10000', balance: '40000' },
-      destination_entry: { amount: '19.802', currency: 'KWD', balance: '19.802' },
+      destination_entry: { amount: '19.801', currency: 'KWD', balance: '19.801' },
     });
     const x1 = await expectEntriesExplained(t1.id, 'source');
     // No fee: no fee entry.
@@ -1079,35 +1221,35 @@ describe('cross-currency transfers end to end', () => {
       'fee_revenue JPY': '0',
       'spread_revenue JPY': '99',
       'fx_position JPY': '9901',
-      'fx_position KWD': '-19.802',
+      'fx_position KWD': '-19.801',
     });
 
     // KWD → JPY: market 0.002 KWD per JPY, fx_rate 0.002 × 1.005 = 0.00201; fee 0.250 KWD.
-    // Given 12345 JPY: 12345 × 0.00201 = 24.81345; S = 24.81345 + 0.250 = 25.06345 → 25.063;
-    // SP = 12345 × 0.00001 = 0.12345 → 0.123; FX position KWD +(25.063 − 0.250 − 0.123) = +24.690, JPY −12345.
+    // Given 12345 JPY: 12345 × 0.00201 = 24.81345 → 24.814 (rounded up); S = 24.814 + 0.250 = 25.064 (half up gave 25.063);
+    // SP = 12345 × 0.00001 = 0.12345 → 0.123 (half up); FX position KWD +(25.064 − 0.250 − 0.123) = +24.691, JPY −12345.
     before = await snapshotSystem('KWD', 'JPY');
     const t2 = await settled(admin, await postTransfer(admin, { source_account_id: aKwd, destination_account_id: bJpy, target_amount: '12345', reference: 'dinar to yen' }));
     expect(t2).toMatchObject({
       status: 'completed',
       market_rate: '0.002',
       fx_rate: '0.00201',
-      source_amount: { amount: '25.063', currency: 'KWD' },
+      source_amount: { amount: '25.064', currency: 'KWD' },
       target_amount: { amount: '12345', currency: 'JPY' },
       calculated_fees: { account_to_account_fx: { amount: { amount: '0.250', currency: 'KWD' } }, [SPREAD]: { amount: { amount: '0.123', currency: 'KWD' } } },
-      // 30.000 − 25.063 = 4.937
-      source_entry: { amount: '25.063', balance: '4.937' },
+      // 30.000 − 25.064 = 4.936
+      source_entry: { amount: '25.064', balance: '4.936' },
       destination_entry: { amount: '12345', currency: 'JPY', balance: '12345' },
     });
     const x2 = await expectEntriesExplained(t2.id, 'target');
     expect(await systemDeltas(before, x2.t.ledger_transaction_id)).toEqual({
       'fee_revenue KWD': '0.250',
       'spread_revenue KWD': '0.123',
-      'fx_position KWD': '24.690',
+      'fx_position KWD': '24.691',
       'fx_position JPY': '-12345',
     });
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('40000'));
-    expect(await balancesOf(admin, aKwd)).toEqual(posted('4.937'));
-    expect(await balancesOf(admin, b.accountId)).toEqual(posted('19.802'));
+    expect(await balancesOf(admin, aKwd)).toEqual(posted('4.936'));
+    expect(await balancesOf(admin, b.accountId)).toEqual(posted('19.801'));
     expect(await balancesOf(admin, bJpy)).toEqual(posted('12345'));
     const tb = await expectTrialBalance(['KWD']);
     expect(tb.find((l: any) => l.currency === 'JPY')?.net).toBe('0');
@@ -1124,9 +1266,11 @@ describe('cross-currency transfers end to end', () => {
     const a = await customerWithAccount(admin, { currency: 'BHD', deposit: '1.000' });
     const b = await customerWithAccount(admin, { currency: 'JPY' });
 
-    // 0.001 BHD / 0.0025 = 0.4 JPY → rounds to 0: nothing would arrive.
+    // 0.001 BHD / 0.0025 = 0.4 JPY → rounds (down) to 0: nothing would arrive.
     const tiny = await admin.post('/v1/fx/quotes', { source_account_id: a.accountId, target_currency: 'JPY', source_amount: '0.001' });
     expectErrorEnvelope(tiny, 422, 'amount_too_small', '#/source_amount');
+    // 0.002 BHD / 0.0025 = 0.8 JPY → 0 too: a computed target rounds down (half up used to give 1).
+    expectErrorEnvelope(await admin.post('/v1/fx/quotes', { source_account_id: a.accountId, target_currency: 'JPY', source_amount: '0.002' }), 422, 'amount_too_small', '#/source_amount');
     expectErrorEnvelope(await admin.post('/v1/tariffs/calculate', { source_currency: 'BHD', target_currency: 'JPY', source_amount: '0.001' }), 422, 'amount_too_small', '#/source_amount');
     expectErrorEnvelope(await admin.post('/v1/fx/quotes', { source_account_id: a.accountId, target_currency: 'JPY', target_amount: '1.5' }), 422, 'too_many_decimals', '#/target_amount');
     const declined = await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, source_amount: '0.001', reference: 'tiny' });
@@ -1135,18 +1279,18 @@ describe('cross-currency transfers end to end', () => {
     await expectNothingPosted(declined.body.id);
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('1.000'));
 
-    // 0.002 BHD / 0.0025 = 0.8 → 1 JPY.
+    // The smallest source that arrives: 0.003 BHD / 0.0025 = 1.2 → 1 JPY (rounded down).
     let before = await snapshotSystem('BHD', 'JPY');
-    const t1 = await settled(admin, await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, source_amount: '0.002', reference: 'smallest' }));
-    expect(t1).toMatchObject({ status: 'completed', market_rate: '0.0025', fx_rate: '0.0025', source_amount: { amount: '0.002', currency: 'BHD' }, target_amount: { amount: '1', currency: 'JPY' } });
+    const t1 = await settled(admin, await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, source_amount: '0.003', reference: 'smallest' }));
+    expect(t1).toMatchObject({ status: 'completed', market_rate: '0.0025', fx_rate: '0.0025', source_amount: { amount: '0.003', currency: 'BHD' }, target_amount: { amount: '1', currency: 'JPY' } });
     expect(t1.calculated_fees[SPREAD].amount).toEqual({ amount: '0.000', currency: 'BHD' });
     expect(await systemDeltas(before, (await expectEntriesExplained(t1.id, 'source')).t.ledger_transaction_id)).toEqual({
       'fee_revenue BHD': '0.000',
       'spread_revenue BHD': '0.000',
-      'fx_position BHD': '0.002',
+      'fx_position BHD': '0.003',
       'fx_position JPY': '-1',
     });
-    // Given 1 JPY: 1 × 0.0025 = 0.0025 BHD → 0.003 (half away from zero).
+    // Given 1 JPY: 1 × 0.0025 = 0.0025 BHD → 0.003 (a computed source rounds up).
     before = await snapshotSystem('BHD', 'JPY');
     const t2 = await settled(admin, await postTransfer(admin, { source_account_id: a.accountId, destination_account_id: b.accountId, target_amount: '1', reference: 'one yen' }));
     expect(t2).toMatchObject({ status: 'completed', source_amount: { amount: '0.003', currency: 'BHD' }, target_amount: { amount: '1', currency: 'JPY' } });
@@ -1158,8 +1302,8 @@ describe('cross-currency transfers end to end', () => {
       'fx_position BHD': '0.003',
       'fx_position JPY': '-1',
     });
-    // 1.000 − 0.002 − 0.003 = 0.995; 1 + 1 = 2 JPY.
-    expect(await balancesOf(admin, a.accountId)).toEqual(posted('0.995'));
+    // 1.000 − 0.003 − 0.003 = 0.994; 1 + 1 = 2 JPY.
+    expect(await balancesOf(admin, a.accountId)).toEqual(posted('0.994'));
     expect(await balancesOf(admin, b.accountId)).toEqual(posted('2'));
     const tb = await expectTrialBalance(['BHD']);
     expect(tb.find((l: any) => l.currency === 'BHD')?.net).toBe('0.000');

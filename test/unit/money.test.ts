@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatAmount, MAX_INTEGER_DIGITS, parseAmount, roundToMinorUnits } from '../../src/money/money';
+import { formatAmount, MAX_INTEGER_DIGITS, Money, parseAmount, roundForClient, roundToMinorUnits } from '../../src/money/money';
 
 const USD = 2;
 const JPY = 0;
@@ -155,6 +155,33 @@ describe('roundToMinorUnits', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('roundForClient (the computed side of a conversion)', () => {
+  test.each([
+    // [value, minor units, what the client receives (down), what the client pays (up)]
+    ['0.0067', 2, '0.00', '0.01'],
+    ['10.005', 2, '10.00', '10.01'],
+    ['10.0049999', 2, '10.00', '10.01'],
+    ['10.01', 2, '10.01', '10.01'],
+    ['2.5', 0, '2', '3'],
+    ['99.9999', 3, '99.999', '100.000'],
+  ])('%s with %i decimals: receives %s, pays %s', (value, units, receives, pays) => {
+    expect(roundForClient(value, units, 'receives').toFixed(units)).toBe(receives);
+    expect(roundForClient(value, units, 'pays').toFixed(units)).toBe(pays);
+  });
+
+  test('never gives a client more, nor charges less, than the exact value', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 20n }), fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 3 }), (digits, scale, units) => {
+        const exact = scale === 0 ? digits.toString() : `${digits / 10n ** BigInt(scale)}.${(digits % 10n ** BigInt(scale)).toString().padStart(scale, '0')}`;
+        const down = roundForClient(exact, units, 'receives');
+        const up = roundForClient(exact, units, 'pays');
+        expect(down.lte(exact) && up.gte(exact)).toBe(true);
+        expect(up.minus(down).lte(new Money(10).pow(-units))).toBe(true);
+      }),
     );
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ApiError } from '../../src/api/errors';
 import type { Principal } from '../../src/auth/service';
-import { formatAmount, Money } from '../../src/money/money';
+import { formatAmount, MAX_INTEGER_DIGITS, Money } from '../../src/money/money';
 import { OverrideFeesSchema, parseFeeOverrides } from '../../src/pricing/overrides';
 import { computePrice, noFee, type CurrencyUnits, type FixedFeeRule, type Price, type PriceInput, type PriceResult } from '../../src/pricing/price';
 import { buildPricingRequest, type PriceFields } from '../../src/pricing/request';
@@ -12,9 +12,13 @@ import { scheduleFeeRule, type TariffRange } from '../../src/tariffs/schedule';
  * computePrice against seeds 002/003:
  * - fx_rate is source units per 1 target unit (source COP, target USD: ~4000; source USD, target COP: ~0.00025);
  * - without a client rate fx_rate = market * (1 + spread) (4000 with 1% → 4040); a client's rate is used as given;
- * - given target: source = target * fx_rate + fixed_fee; given source: target = (source - fixed_fee) / fx_rate;
- *   each rounded to its currency's minor units, half away from zero;
- * - the spread fee is what fx_rate cost against the market rate, in the source currency, never negative.
+ * - given target: source = ceil(target * fx_rate) + fixed_fee; given source: target = floor((source - fixed_fee) / fx_rate):
+ *   the computed side is rounded to its currency's minor units in the house's favour (a computed source
+ *   up, away from zero; a computed target down, toward zero), never half up;
+ * - fees (fixed, percentage, spread) still round half away from zero;
+ * - the spread fee is what fx_rate cost against the market rate, in the source currency, never negative
+ *   and never more than source - fixed_fee;
+ * - a computed amount of 10^15 or more (more than MAX_INTEGER_DIGITS = 15 integer digits) is amount_too_large.
  */
 
 const USD: CurrencyUnits = { code: 'USD', minorUnits: 2 };
@@ -81,7 +85,7 @@ describe('computePrice: the seeds’ examples', () => {
   });
 
   it('USD→COP: market 0.00025 with a 1% spread gives 0.0002525 (0.00025 * 1.01)', () => {
-    // source = 10000 * 0.0002525 = 2.525 → 2.53 (half away from zero)
+    // source = 10000 * 0.0002525 = 2.525 → 2.53 (a computed source rounds up)
     const p = priced({ source: USD, target: COP, given: tgt('10000.00'), market: '0.00025', spread: '0.01' });
     expect(p.fxRate.toString()).toBe('0.0002525');
     expect(formatAmount(p.sourceAmount, 2)).toBe('2.53');
@@ -110,7 +114,7 @@ describe('computePrice: the seeds’ examples', () => {
       { source: '404000.00', target: '100.00', fx: '4040', market: '4000', fixedFee: '0.00', spreadFee: '4000.00', atMarket: '400000.00' },
     ],
     [
-      // target = (100000 - 5000) / 4040 = 95000 / 4040 = 23.5148514… → 23.51
+      // target = (100000 - 5000) / 4040 = 95000 / 4040 = 23.5148514… → 23.51 (rounded down)
       // spread = 23.51 * 40 = 940.40; at market = 100000 - 5000 - 940.40 = 94059.60
       'COP→USD, given source 100000.00, fee 5000 COP',
       { ...copUsd, given: src('100000.00'), fee: '5000.00' },
@@ -129,15 +133,15 @@ describe('computePrice: the seeds’ examples', () => {
       { source: '254.00', target: '1000000.00', fx: '0.0002525', market: '0.00025', fixedFee: '1.50', spreadFee: '2.50', atMarket: '250.00' },
     ],
     [
-      // target = 100 / 0.0002525 = 396039.6039… → 396039.60
-      // spread = 396039.60 * 0.0000025 = 0.990099 → 0.99; at market 100 - 0.99 = 99.01
+      // target = 100 / 0.0002525 = 396039.6039… → 396039.60 (rounded down)
+      // spread = 396039.60 * 0.0000025 = 0.990099 → 0.99 (half up); at market 100 - 0.99 = 99.01
       'USD→COP, given source 100.00, no fee',
       { ...usdCop, given: src('100.00') },
       { source: '100.00', target: '396039.60', fx: '0.0002525', market: '0.00025', fixedFee: '0.00', spreadFee: '0.99', atMarket: '99.01' },
     ],
     [
-      // target = (100 - 2) / 0.0002525 = 388118.8118… → 388118.81
-      // spread = 388118.81 * 0.0000025 = 0.970297025 → 0.97; at market 100 - 2 - 0.97 = 97.03
+      // target = (100 - 2) / 0.0002525 = 388118.8118… → 388118.81 (rounded down)
+      // spread = 388118.81 * 0.0000025 = 0.970297025 → 0.97 (half up); at market 100 - 2 - 0.97 = 97.03
       'USD→COP, given source 100.00, fee 2.00 USD',
       { ...usdCop, given: src('100.00'), fee: '2.00' },
       { source: '100.00', target: '388118.81', fx: '0.0002525', market: '0.00025', fixedFee: '2.00', spreadFee: '0.97', atMarket: '97.03' },
@@ -168,26 +172,26 @@ describe('computePrice: minor units and rounding', () => {
       { source: '1530', target: '10.00', fx: '153', market: '150', fixedFee: '0', spreadFee: '30', atMarket: '1500' },
     ],
     [
-      // target = (1000 - 25) / 153 = 6.3725… → 6.37; spread = 6.37 * 3 = 19.11 → 19; at market 1000 - 25 - 19 = 956
+      // target = (1000 - 25) / 153 = 6.3725… → 6.37 (down); spread = 6.37 * 3 = 19.11 → 19 (half up); at market 1000 - 25 - 19 = 956
       'JPY→USD given source 1000 with fee 25',
       { source: JPY, target: USD, market: '150', spread: '0.02', given: src('1000'), fee: '25' },
       { source: '1000', target: '6.37', fx: '153', market: '150', fixedFee: '25', spreadFee: '19', atMarket: '956' },
     ],
     [
-      // JPY target: target = 10 / 0.0067 = 1492.537… → 1493
+      // JPY target: target = 10 / 0.0067 = 1492.537… → 1492 (rounded down; half up gave 1493)
       'USD→JPY given source 10.00',
       { source: USD, target: JPY, market: '0.0067', given: src('10.00') },
-      { source: '10.00', target: '1493', fx: '0.0067', market: '0.0067', fixedFee: '0.00', spreadFee: '0.00', atMarket: '10.00' },
+      { source: '10.00', target: '1492', fx: '0.0067', market: '0.0067', fixedFee: '0.00', spreadFee: '0.00', atMarket: '10.00' },
     ],
     [
-      // KWD source (3 decimals): fx = 0.307 * 1.005 = 0.308535; source = 32.57 * 0.308535 + 0.250 = 10.04898495 + 0.25 = 10.29898495 → 10.299
-      // spread = 32.57 * 0.001535 = 0.04999495 → 0.050; at market 10.299 - 0.250 - 0.050 = 9.999
+      // KWD source (3 decimals): fx = 0.307 * 1.005 = 0.308535; converted = 32.57 * 0.308535 = 10.04898495 → 10.049 (up);
+      // source = 10.049 + 0.250 = 10.299; spread = 32.57 * 0.001535 = 0.04999495 → 0.050 (half up); at market 10.299 - 0.250 - 0.050 = 9.999
       'KWD→USD given target 32.57 with fee 0.250',
       { source: KWD, target: USD, market: '0.307', spread: '0.005', given: tgt('32.57'), fee: '0.250' },
       { source: '10.299', target: '32.57', fx: '0.308535', market: '0.307', fixedFee: '0.250', spreadFee: '0.050', atMarket: '9.999' },
     ],
     [
-      // KWD target: target = 100 / 3.25 = 30.76923… → 30.769
+      // KWD target: target = 100 / 3.25 = 30.76923… → 30.769 (down)
       'USD→KWD given source 100.00',
       { source: USD, target: KWD, market: '3.25', given: src('100.00') },
       { source: '100.00', target: '30.769', fx: '3.25', market: '3.25', fixedFee: '0.00', spreadFee: '0.00', atMarket: '100.00' },
@@ -196,45 +200,67 @@ describe('computePrice: minor units and rounding', () => {
     expect(show(c)).toEqual(expected);
   });
 
-  // Exact half-units round away from zero (half-even would give the second value in the comment).
+  // Exact half-units on the computed side round in the house's favour, not half up: a computed target
+  // down (toward zero), a computed source up (away from zero). Half away from zero would give the
+  // value in parentheses; for computed sources it happens to agree.
   it.each<[string, Case, string, string]>([
-    // 20 / 4000 = 0.005 → 0.01
-    ['target 0.005 USD', { source: COP, target: USD, market: '4000', given: src('20.00') }, 'target', '0.01'],
-    // 100 / 4000 = 0.025 → 0.03 (half-even: 0.02)
-    ['target 0.025 USD', { source: COP, target: USD, market: '4000', given: src('100.00') }, 'target', '0.03'],
-    // 180 / 4000 = 0.045 → 0.05 (half-even: 0.04)
-    ['target 0.045 USD', { source: COP, target: USD, market: '4000', given: src('180.00') }, 'target', '0.05'],
-    // 0.05 / 0.02 = 2.5 → 3 (half-even: 2)
-    ['target 2.5 JPY', { source: USD, target: JPY, market: '0.02', given: src('0.05') }, 'target', '3'],
-    // 0.25 / 0.02 = 12.5 → 13 (half-even: 12)
-    ['target 12.5 JPY', { source: USD, target: JPY, market: '0.02', given: src('0.25') }, 'target', '13'],
-    // 45 / 10000 = 0.0045 → 0.005 (half-even: 0.004)
-    ['target 0.0045 KWD', { source: JPY, target: KWD, market: '10000', given: src('45') }, 'target', '0.005'],
-    // 10 JPY * 0.0065 = 0.065 → 0.07 (half-even: 0.06)
+    // 4020 / 4000 = 1.005 → 1.00 (half up: 1.01). (20 / 4000 = 0.005 → 0.00 is refused: see the refusals.)
+    ['target 1.005 USD', { source: COP, target: USD, market: '4000', given: src('4020.00') }, 'target', '1.00'],
+    // 100 / 4000 = 0.025 → 0.02 (half up: 0.03)
+    ['target 0.025 USD', { source: COP, target: USD, market: '4000', given: src('100.00') }, 'target', '0.02'],
+    // 180 / 4000 = 0.045 → 0.04 (half up: 0.05)
+    ['target 0.045 USD', { source: COP, target: USD, market: '4000', given: src('180.00') }, 'target', '0.04'],
+    // 0.05 / 0.02 = 2.5 → 2 (half up: 3)
+    ['target 2.5 JPY', { source: USD, target: JPY, market: '0.02', given: src('0.05') }, 'target', '2'],
+    // 0.25 / 0.02 = 12.5 → 12 (half up: 13)
+    ['target 12.5 JPY', { source: USD, target: JPY, market: '0.02', given: src('0.25') }, 'target', '12'],
+    // 45 / 10000 = 0.0045 → 0.004 (half up: 0.005)
+    ['target 0.0045 KWD', { source: JPY, target: KWD, market: '10000', given: src('45') }, 'target', '0.004'],
+    // 10 JPY * 0.0065 = 0.065 → 0.07 (up; half up: 0.07 too)
     ['source 0.065 USD', { source: USD, target: JPY, market: '0.0065', given: tgt('10') }, 'source', '0.07'],
-    // 1 JPY * 0.0065 = 0.0065 → 0.01
+    // 1 JPY * 0.0065 = 0.0065 → 0.01 (up; half up: 0.01 too)
     ['source 0.0065 USD', { source: USD, target: JPY, market: '0.0065', given: tgt('1') }, 'source', '0.01'],
-    // 1.00 USD * 0.3125 = 0.3125 → 0.313 (half-even: 0.312)
+    // 1.00 USD * 0.3125 = 0.3125 → 0.313 (up; half up: 0.313 too)
     ['source 0.3125 KWD', { source: KWD, target: USD, market: '0.3125', given: tgt('1.00') }, 'source', '0.313'],
-    // 1.00 USD * 2.5 = 2.5 → 3 (half-even: 2)
+    // 1.00 USD * 2.5 = 2.5 → 3 (up; half up: 3 too)
     ['source 2.5 JPY', { source: JPY, target: USD, market: '2.5', given: tgt('1.00') }, 'source', '3'],
   ])('%s', (_name, c, side, expected) => {
     const s = show(c);
     expect(side === 'target' ? s.target : s.source).toBe(expected);
   });
 
-  it('keeps all three KWD decimals and rounds just below a half down', () => {
-    // 9 / 1000 = 0.009 exactly; 44 / 10000 = 0.0044 → 0.004; 10 JPY * 0.00649 = 0.0649 → 0.06 USD
+  it('keeps all three KWD decimals; away from a half, a computed target still rounds down and a computed source up', () => {
+    // 9 / 1000 = 0.009 exactly; 44 / 10000 = 0.0044 → 0.004 (down, as half up would)
     expect(show({ source: JPY, target: KWD, market: '1000', given: src('9') }).target).toBe('0.009');
     expect(show({ source: JPY, target: KWD, market: '10000', given: src('44') }).target).toBe('0.004');
-    expect(show({ source: USD, target: JPY, market: '0.00649', given: tgt('10') }).source).toBe('0.06');
+    // 46 / 10000 = 0.0046 → 0.004 (down; half up: 0.005)
+    expect(show({ source: JPY, target: KWD, market: '10000', given: src('46') }).target).toBe('0.004');
+    // 10 JPY * 0.00649 = 0.0649 → 0.07 USD (up; half up: 0.06)
+    expect(show({ source: USD, target: JPY, market: '0.00649', given: tgt('10') }).source).toBe('0.07');
+    // 10 JPY * 0.00601 = 0.0601 → 0.07 USD (up, by a hundredth of a cent; half up: 0.06)
+    expect(show({ source: USD, target: JPY, market: '0.00601', given: tgt('10') }).source).toBe('0.07');
   });
 
   it('rounds a spread fee at an exact half-unit away from zero', () => {
-    // fx = 4000 * 1.0000125 = 4000.05; source = 0.10 * 4000.05 = 400.005 → 400.01 (half-even: 400.00)
-    // spread = 0.10 * 0.05 = 0.005 → 0.01
+    // fx = 4000 * 1.0000125 = 4000.05; source = 0.10 * 4000.05 = 400.005 → 400.01 (a computed source rounds up)
+    // spread = 0.10 * 0.05 = 0.005 → 0.01 (a fee: half away from zero, not down); at market 400.01 - 0.01 = 400.00
     const s = show({ source: COP, target: USD, market: '4000', spread: '0.0000125', given: tgt('0.10') });
     expect(s).toMatchObject({ fx: '4000.05', source: '400.01', spreadFee: '0.01', atMarket: '400.00' });
+  });
+
+  it('rounds a fixed fee at an exact half-unit away from zero, then converts the rest down', () => {
+    // fee 1.005 → 1.01 USD (half away from zero; down would give 1.00); target = (100.00 - 1.01) / 0.00025 = 395960.00
+    expect(show({ source: USD, target: COP, market: '0.00025', given: src('100.00'), fee: '1.005' })).toEqual({
+      source: '100.00',
+      target: '395960.00',
+      fx: '0.00025',
+      market: '0.00025',
+      fixedFee: '1.01',
+      spreadFee: '0.00',
+      atMarket: '98.99',
+    });
+    // given target: converted = 1.00 COP * 0.0002525 = 0.0002525 → 0.01 (up); fee 0.125 → 0.13 (half up); source 0.01 + 0.13 = 0.14
+    expect(show({ source: USD, target: COP, market: '0.0002525', given: tgt('1.00'), fee: '0.125' })).toMatchObject({ source: '0.14', fixedFee: '0.13', atMarket: '0.01' });
   });
 });
 
@@ -246,8 +272,8 @@ describe('computePrice: refusals and edge cases', () => {
     ['a target that rounds to zero (given source)', { source: COP, target: USD, market: '4000', spread: '0.01', given: src('10.00') }],
     // 1 / 4040 → 0.00 (JPY source, smallest possible amount)
     ['one JPY to USD at 4040', { source: JPY, target: USD, market: '4040', given: src('1') }],
-    // 1.00 COP * 0.0002525 = 0.0002525 USD → 0.00: nothing to pay for the conversion
-    ['a source that rounds to zero (given target)', { source: USD, target: COP, market: '0.00025', spread: '0.01', given: tgt('1.00') }],
+    // 20 / 4000 = 0.005 exactly → 0.00 (a computed target rounds down; half up used to give 0.01)
+    ['a target of exactly half a cent (given source)', { source: COP, target: USD, market: '4000', given: src('20.00') }],
     ['a fee equal to the source amount', { source: COP, target: USD, market: '4000', given: src('5000.00'), fee: '5000' }],
     ['a fee above the source amount', { source: COP, target: USD, market: '4000', given: src('5000.00'), fee: '6000' }],
     ['same currency, fee equal to the source', { source: USD, target: USD, given: src('1.50'), fee: '1.50' }],
@@ -257,11 +283,60 @@ describe('computePrice: refusals and edge cases', () => {
   });
 
   it('the smallest amounts that do arrive are priced', () => {
-    // 20.20 / 4040 = 0.005 → 0.01 arrives; 19.99 / 4000 = 0.0049975 → 0.00 does not
-    expect(show({ source: COP, target: USD, market: '4040', given: src('20.20') }).target).toBe('0.01');
+    // A computed target rounds down, so the smallest source that arrives is a whole target unit's worth:
+    // 40.40 / 4040 = 0.01 arrives; 40.39 / 4040 = 0.0099975… → 0.00 does not, nor does 20.20 / 4040 = 0.005 → 0.00
+    // (which half up used to round to 0.01); 19.99 / 4000 = 0.0049975 → 0.00 does not either.
+    expect(show({ source: COP, target: USD, market: '4040', given: src('40.40') }).target).toBe('0.01');
+    expect(run({ source: COP, target: USD, market: '4040', given: src('40.39') })).toEqual(tooSmall);
+    expect(run({ source: COP, target: USD, market: '4040', given: src('20.20') })).toEqual(tooSmall);
     expect(run({ source: COP, target: USD, market: '4000', given: src('19.99') })).toEqual(tooSmall);
     // a fee one minor unit below the source: (5000.00 - 4999.99) / 0.0001 = 0.01 / 0.0001 = 100.00
     expect(show({ source: COP, target: USD, market: '0.0001', given: src('5000.00'), fee: '4999.99' }).target).toBe('100.00');
+  });
+
+  it('given the target, a source that used to round to zero is rounded up to one minor unit and priced', () => {
+    // 1.00 COP * 0.0002525 = 0.0002525 USD → 0.01 (up; half up gave 0.00 and refused amount_too_small).
+    // spread = 1.00 * (0.0002525 - 0.00025) = 0.0000025 → 0.00; at market 0.01 - 0 - 0 = 0.01
+    expect(show({ source: USD, target: COP, market: '0.00025', spread: '0.01', given: tgt('1.00') })).toEqual({
+      source: '0.01',
+      target: '1.00',
+      fx: '0.0002525',
+      market: '0.00025',
+      fixedFee: '0.00',
+      spreadFee: '0.00',
+      atMarket: '0.01',
+    });
+  });
+
+  describe('amount_too_large: a computed amount of 10^15 or more (over MAX_INTEGER_DIGITS = 15 integer digits)', () => {
+    const tooLarge = { ok: false, error: { code: 'amount_too_large', message: expect.any(String) } };
+
+    it('the bound is the one given amounts have: 15 integer digits', () => {
+      expect(MAX_INTEGER_DIGITS).toBe(15);
+    });
+
+    it('given the source, a computed target of 10^15 is refused; one just below it is priced', () => {
+      // 250000000000.00 / 0.00025 = 250000000000 * 4000 = 1000000000000000.00 = 10^15 (16 integer digits)
+      expect(run({ source: USD, target: COP, market: '0.00025', given: src('250000000000.00') })).toEqual(tooLarge);
+      // 249999999999.99 / 0.00025 = 999999999999960.00: 15 integer digits fit
+      expect(show({ source: USD, target: COP, market: '0.00025', given: src('249999999999.99') }).target).toBe('999999999999960.00');
+    });
+
+    it('given the target, a computed source of 10^15 is refused, the fee included', () => {
+      // 250000000000.00 * 4000 = 1000000000000000.00 = 10^15
+      expect(run({ source: COP, target: USD, market: '4000', given: tgt('250000000000.00') })).toEqual(tooLarge);
+      // 249999999999.99 * 4000 = 999999999999960.00 fits; + a 40.00 fee = 1000000000000000.00 does not
+      expect(show({ source: COP, target: USD, market: '4000', given: tgt('249999999999.99') }).source).toBe('999999999999960.00');
+      expect(run({ source: COP, target: USD, market: '4000', given: tgt('249999999999.99'), fee: '40.00' })).toEqual(tooLarge);
+    });
+
+    it('rounding the computed source up can cross the bound', () => {
+      // 99999999999999.91 USD * 10 = 999999999999999.1 JPY → 1000000000000000 (up) = 10^15: refused
+      // (half up would have given 999999999999999, which fits)
+      expect(run({ source: JPY, target: USD, market: '10', given: tgt('99999999999999.91') })).toEqual(tooLarge);
+      // 99999999999999.90 * 10 = 999999999999999 exactly: priced
+      expect(show({ source: JPY, target: USD, market: '10', given: tgt('99999999999999.90') }).source).toBe('999999999999999');
+    });
   });
 
   it('uses a client rate unchanged: no spread is added on top', () => {
@@ -349,15 +424,19 @@ describe('computePrice: refusals and edge cases', () => {
       seen.push(principal.toString());
       return { amount: new Money('3.5'), txDescription: 'FX fee', tariffRangeId: 'tr-9' };
     };
-    // given target: principal = round(100 * 4040.123, 2) = 404012.30; source = 404012.30 + 3.50 = 404015.80
+    // given target: principal = ceil(100 * 4040.123, 2) = 404012.30 (exact); source = 404012.30 + 3.50 = 404015.80
     const t = computePrice({ source: COP, target: USD, given: tgt('100'), marketRate: '4040.123', spread: 0, fixedFee: rule });
     // given source: principal = the source amount itself
     const s = computePrice({ source: COP, target: USD, given: src('5000.5'), marketRate: '4000', spread: 0, fixedFee: rule });
-    expect(seen).toEqual(['404012.3', '5000.5']);
+    // given target, inexact: principal = 100 * 4040.12301 = 404012.301 → 404012.31, the rounded-up converted amount
+    // (half up would ask with 404012.30); source = 404012.31 + 3.50 = 404015.81
+    const u = computePrice({ source: COP, target: USD, given: tgt('100'), marketRate: '4040.12301', spread: 0, fixedFee: rule });
+    expect(seen).toEqual(['404012.3', '5000.5', '404012.31']);
     expect(t.ok && t.price).toMatchObject({ fixedFeeDescription: 'FX fee', fixedFeeTariffRangeId: 'tr-9' });
     expect(t.ok && formatAmount(t.price.sourceAmount, 2)).toBe('404015.80');
-    // (5000.50 - 3.50) / 4000 = 1.24925 → 1.25
-    expect(s.ok && formatAmount(s.price.targetAmount, 2)).toBe('1.25');
+    // (5000.50 - 3.50) / 4000 = 1.24925 → 1.24 (rounded down; half up gave 1.25)
+    expect(s.ok && formatAmount(s.price.targetAmount, 2)).toBe('1.24');
+    expect(u.ok && formatAmount(u.price.sourceAmount, 2)).toBe('404015.81');
   });
 
   it('prices with a real tariff schedule (fee keyed on the source principal)', () => {
@@ -372,6 +451,10 @@ describe('computePrice: refusals and edge cases', () => {
     // given target 4000000 COP: principal = 1000.00 USD → large range, fee 0.5% = 5.00; source 1005.00
     const t = price(tgt('4000000'));
     expect(t.ok && [formatAmount(t.price.sourceAmount, 2), formatAmount(t.price.fixedFee, 2), t.price.fixedFeeTariffRangeId]).toEqual(['1005.00', '5.00', 'large']);
+    // given target 3999979.99 COP: 3999979.99 * 0.00025 = 999.9949975 → principal 1000.00 (rounded up) → large range,
+    // fee 0.5% * 1000.00 = 5.00; source 1000.00 + 5.00 = 1005.00 (half up would key 999.99: small range, fee 1.00, source 1000.99)
+    const edge = price(tgt('3999979.99'));
+    expect(edge.ok && [formatAmount(edge.price.sourceAmount, 2), formatAmount(edge.price.fixedFee, 2), edge.price.fixedFeeTariffRangeId]).toEqual(['1005.00', '5.00', 'large']);
   });
 });
 
@@ -389,7 +472,6 @@ const cmp = (a: Q, b: Q): number => {
   const x = a.n * b.d - b.n * a.d;
   return x > 0n ? 1 : x < 0n ? -1 : 0;
 };
-const abs = (a: Q): Q => q(a.n < 0n ? -a.n : a.n, a.d);
 const units = (u: bigint, dp: number): Q => q(u, pow10(dp));
 
 /** A decimal string, plain notation. */
@@ -410,13 +492,32 @@ function decString(u: bigint, dp: number): string {
   return `${neg ? '-' : ''}${int}${dp > 0 ? `.${frac}` : ''}`;
 }
 
-/** x rounded to dp decimals, half away from zero, as a count of 10^-dp units. */
+/** x rounded to dp decimals, half away from zero, as a count of 10^-dp units (fees, the spread). */
 function roundUnits(x: Q, dp: number): bigint {
   const scaled = x.n * pow10(dp);
   const mag = scaled < 0n ? -scaled : scaled;
   const r = (2n * mag + x.d) / (2n * x.d);
   return scaled < 0n ? -r : r;
 }
+
+/** x rounded to dp decimals toward zero (a computed target: what the client receives), as 10^-dp units. */
+function roundDownUnits(x: Q, dp: number): bigint {
+  const scaled = x.n * pow10(dp);
+  const mag = scaled < 0n ? -scaled : scaled;
+  const r = mag / x.d;
+  return scaled < 0n ? -r : r;
+}
+
+/** x rounded to dp decimals away from zero (a computed source: what the client pays), as 10^-dp units. */
+function roundUpUnits(x: Q, dp: number): bigint {
+  const scaled = x.n * pow10(dp);
+  const mag = scaled < 0n ? -scaled : scaled;
+  const r = (mag + x.d - 1n) / x.d;
+  return scaled < 0n ? -r : r;
+}
+
+/** An amount of 10^15 or more (in 10^-dp units): more integer digits than MAX_INTEGER_DIGITS (15) allows. */
+const reachesLimit = (u: bigint, dp: number) => (u < 0n ? -u : u) >= pow10(15 + dp);
 
 /** A Money's exact value as 10^-dp units; fails when it has more than dp decimals. */
 function unitsOf(m: Money, dp: number): bigint {
@@ -495,9 +596,14 @@ function priceOf(s: Scenario): PriceResult {
   });
 }
 
-type Expected = { ok: false } | { ok: true; fx: Q; market: Q; source: bigint; target: bigint; fee: bigint; spread: bigint };
+type Refusal = 'amount_too_small' | 'amount_too_large';
+type Expected = { ok: false; code: Refusal } | { ok: true; fx: Q; market: Q; source: bigint; target: bigint; fee: bigint; spread: bigint };
 
-/** The seeds' formulas in exact rationals; all amounts in minor units. */
+/**
+ * The seeds' formulas in exact rationals; all amounts in minor units. The computed side is rounded in
+ * the house's favour (given target: the converted amount up, then the rounded fee added; given
+ * source: the target down); fees and the spread half away from zero.
+ */
 function reference(s: Scenario): Expected {
   const ds = s.source.minorUnits;
   const dt = s.target.minorUnits;
@@ -509,29 +615,36 @@ function reference(s: Scenario): Expected {
   let source: bigint;
   let target: bigint;
   let fee: Q;
+  let feeUnits: bigint;
   if (s.side === 'target') {
     target = s.givenUnits;
-    const cost = mul(units(target, dt), fx);
-    fee = feeAt(roundUnits(cost, ds));
-    source = roundUnits(add(cost, fee), ds);
+    // The fee schedule's principal is the converted amount rounded up; source = that + the rounded fee.
+    const converted = roundUpUnits(mul(units(target, dt), fx), ds);
+    fee = feeAt(converted);
+    feeUnits = roundUnits(fee, ds);
+    source = converted + feeUnits;
   } else {
     source = s.givenUnits;
     fee = feeAt(source);
-    target = roundUnits(div(sub(units(source, ds), fee), fx), dt);
+    feeUnits = roundUnits(fee, ds);
+    target = roundDownUnits(div(sub(units(source, ds), units(feeUnits, ds)), fx), dt);
   }
-  const feeUnits = roundUnits(fee, ds);
-  if (target <= 0n || source - feeUnits <= 0n) return { ok: false };
+  if (target <= 0n || source - feeUnits <= 0n) return { ok: false, code: 'amount_too_small' };
+  if (reachesLimit(source, ds) || reachesLimit(target, dt)) return { ok: false, code: 'amount_too_large' };
   const raw = roundUnits(mul(units(target, dt), sub(fx, market)), ds);
   const spread = raw <= 0n ? 0n : raw < source - feeUnits ? raw : source - feeUnits;
   return { ok: true, fx, market, source, target, fee: feeUnits, spread };
 }
 
-/** Runs the scenario; when refused, the refusal must be amount_too_small and the reference must agree. */
+/**
+ * Runs the scenario; when refused, the refusal must be the reference's: amount_too_small when nothing
+ * would arrive, amount_too_large exactly when the reference's source or target reaches 10^15.
+ */
 function pricedOrJustified(s: Scenario): Price | undefined {
   const result = priceOf(s);
   if (!result.ok) {
-    expect(result.error.code).toBe('amount_too_small');
-    expect(reference(s).ok).toBe(false);
+    expect(['amount_too_small', 'amount_too_large']).toContain(result.error.code);
+    expect(reference(s)).toEqual({ ok: false, code: result.error.code });
     return undefined;
   }
   return result.price;
@@ -546,7 +659,7 @@ describe('computePrice: properties', () => {
         const expected = reference(s);
         const result = priceOf(s);
         if (!expected.ok) {
-          expect(result).toMatchObject({ ok: false, error: { code: 'amount_too_small' } });
+          expect(result).toMatchObject({ ok: false, error: { code: expected.code } });
           return;
         }
         expect(result.ok).toBe(true);
@@ -578,7 +691,7 @@ describe('computePrice: properties', () => {
     );
   });
 
-  it('(b) the seeds’ formula holds within the rounding of the computed amount', () => {
+  it('(b) the seeds’ formula holds within the rounding of the computed amount, rounded against the client', () => {
     fc.assert(
       fc.property(fc.boolean().chain((client) => scenarioArb({ client })), (s) => {
         const p = pricedOrJustified(s);
@@ -590,14 +703,17 @@ describe('computePrice: properties', () => {
         const fee = parseDec(p.fixedFee.toString());
         const fx = parseDec(p.fxRate.toString());
         if (s.side === 'target') {
-          // |source - (target * fx + fee)| <= 1 minor unit of the source; in fact <= half of one (it is the rounded value).
-          const err = abs(sub(source, add(mul(target, fx), fee)));
-          expect(cmp(err, units(1n, ds))).toBeLessThanOrEqual(0);
-          expect(cmp(err, q(1n, 2n * pow10(ds)))).toBeLessThanOrEqual(0);
+          // The client never pays less than the formula, and less than one minor unit more:
+          // 0 <= source - (target * fx + fee) < 1 minor unit of the source (the converted part rounded up).
+          const err = sub(source, add(mul(target, fx), fee));
+          expect(cmp(err, q(0n))).toBeGreaterThanOrEqual(0);
+          expect(cmp(err, units(1n, ds))).toBeLessThan(0);
         } else {
-          // |target - (source - fee) / fx| <= half a minor unit of the target: exactly the rounded value.
-          const err = abs(sub(target, div(sub(source, fee), fx)));
-          expect(cmp(err, q(1n, 2n * pow10(dt)))).toBeLessThanOrEqual(0);
+          // The client never receives more than the formula, and less than one minor unit less:
+          // 0 <= (source - fee) / fx - target < 1 minor unit of the target (rounded down).
+          const err = sub(div(sub(source, fee), fx), target);
+          expect(cmp(err, q(0n))).toBeGreaterThanOrEqual(0);
+          expect(cmp(err, units(1n, dt))).toBeLessThan(0);
         }
         if (s.source.code === s.target.code) {
           // Same currency: no rounding at all, source = target + fee.
