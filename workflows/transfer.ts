@@ -85,7 +85,7 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
     result = { status: 'completed', responseCode: ResponseCode.Success, message: RESPONSE_MESSAGES[ResponseCode.Success] };
   } catch (err) {
     result = refusalOutcome(err);
-    log.warn('Transfer refused', { transferId: input.transferId, step, responseCode: result.responseCode, reason: result.message });
+    log.info('Transfer refused', { transferId: input.transferId, step, responseCode: result.responseCode, reason: result.message });
     step = 'compensating';
     await CancellationScope.nonCancellable(async () => {
       for (const compensation of compensations.reverse()) await compensation.run();
