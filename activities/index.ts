@@ -5,6 +5,7 @@ import type { Leg, LedgerService, SystemPurpose } from '../src/ledger/service';
 import type { AccountRow } from '../src/ledger/model';
 import { Money } from '../src/money/money';
 import type { PricingError, PricingService } from '../src/pricing/service';
+import type { ComplianceService } from '../src/compliance/service';
 import { TransferFailureType } from '../src/transfers/outcomes';
 import type { TransferOutcomeRecord, TransferRepository } from '../src/transfers/repository';
 import type { TransferRow } from '../src/transfers/model';
@@ -14,6 +15,7 @@ export type ActivityDeps = {
   ledger: LedgerService;
   transfers: TransferRepository;
   pricing: PricingService;
+  compliance: ComplianceService;
 };
 
 export type TransferRef = { transferId: string };
@@ -64,7 +66,7 @@ function asActivityFailure(err: unknown): unknown {
  * ones (a real Postgres) or wrap them (to simulate a crash). Each is safe to run more than once.
  */
 export function createActivities(deps: ActivityDeps) {
-  const { db, ledger, transfers, pricing } = deps;
+  const { db, ledger, transfers, pricing, compliance } = deps;
 
   type Party = AccountRow & { customer_status: string | null };
   const loadParty = (accountId: string) =>
@@ -191,12 +193,66 @@ export function createActivities(deps: ActivityDeps) {
     return legs.filter((l) => !new Money(l.amount).isZero());
   }
 
+  /** Screens the transfer once (rules, watch list, countries, velocity, account status) and links the decision. */
+  async function screenTransfer({ transferId }: TransferRef): Promise<{ outcome: 'approve' | 'hold' | 'decline'; screeningId: string; summary: string }> {
+    const t = await transfers.mustGet(transferId);
+    const screening = await compliance.screenTransfer(t);
+    if (t.screening_id !== screening.id) await db('transfers').where({ id: transferId }).update({ screening_id: screening.id });
+    const hits = typeof screening.hits === 'string' ? (JSON.parse(screening.hits) as Array<{ detail: string }>) : screening.hits;
+    const summary = hits.length ? hits.map((h) => h.detail).join(' ') : 'no rule fired';
+    return { outcome: screening.outcome, screeningId: screening.id, summary: summary.slice(0, 400) };
+  }
+
+  async function holdTransfer(input: TransferRef & { expiresInSeconds: number; reason: string }): Promise<void> {
+    await transfers.hold(input.transferId, { expiresInSeconds: input.expiresInSeconds, reason: input.reason });
+  }
+
+  /**
+   * Records the decision on a held transfer; the first decision recorded (by the API, a signal from
+   * the CLI/UI, or expiry) wins and is what the workflow acts on. Decisions that did not come
+   * through the API are audited here.
+   */
+  async function recordComplianceDecision(input: TransferRef & { decision: 'release' | 'reject' | 'expire'; reviewer: string; reason: string; reviewerKeyId?: string | null }) {
+    const { decision, recorded } = await compliance.recordDecision({
+      subjectType: 'transfer',
+      subjectId: input.transferId,
+      decision: input.decision,
+      reviewer: input.reviewer,
+      reviewerKeyId: input.reviewerKeyId ?? null,
+      reason: input.reason,
+    });
+    if (recorded) {
+      await compliance.audit({
+        actor: input.reviewer,
+        actorKeyId: input.reviewerKeyId ?? null,
+        action: input.decision,
+        subjectType: 'transfer',
+        subjectId: input.transferId,
+        reason: input.reason,
+        outcome: 'applied',
+        remoteAddr: input.decision === 'expire' ? 'workflow timer' : 'temporal signal',
+      });
+    }
+    if (decision.decision === 'release') await transfers.resume(input.transferId);
+    return { decision: decision.decision, reviewer: decision.reviewer, reason: decision.reason };
+  }
+
   async function recordTransferOutcome(input: TransferRef & TransferOutcomeRecord): Promise<void> {
     const { transferId, ...outcome } = input;
     await transfers.recordOutcome(transferId, outcome);
   }
 
-  return withFailureMapping({ validateTransfer, priceTransfer, reserveFunds, postTransfer, releaseFunds, recordTransferOutcome });
+  return withFailureMapping({
+    validateTransfer,
+    priceTransfer,
+    screenTransfer,
+    reserveFunds,
+    holdTransfer,
+    recordComplianceDecision,
+    postTransfer,
+    releaseFunds,
+    recordTransferOutcome,
+  });
 }
 
 /** Every activity reports ledger refusals and permanent database errors as non-retryable failures. */

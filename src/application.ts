@@ -26,6 +26,8 @@ export type ApplicationOptions = {
   transferSyncWaitMs: number;
   maxBodyBytes: number;
   fx: ServiceOptions;
+  /** How long a compliance hold waits for a decision (passed to each new workflow). */
+  complianceHoldTtlSeconds: number;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Called when the worker stops on its own: the process should exit rather than accept work nothing runs. */
   onFatal?: (err: unknown) => void;
@@ -56,7 +58,13 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       await ensureSearchAttributes(admin, opts.namespace).finally(() => admin.close());
       const connection = await NativeConnection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
-      const activities = createActivities({ db, ledger: services.ledger, transfers: services.transferRepository, pricing: services.pricing });
+      const activities = createActivities({
+        db,
+        ledger: services.ledger,
+        transfers: services.transferRepository,
+        pricing: services.pricing,
+        compliance: services.compliance,
+      });
       const worker = await createWorker({
         connection,
         namespace: opts.namespace,
@@ -92,6 +100,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         logger: opts.logger,
         transferSyncWaitMs: opts.transferSyncWaitMs,
         maxBodyBytes: opts.maxBodyBytes,
+        complianceHoldTtlSeconds: opts.complianceHoldTtlSeconds,
       });
       stops.push(recovery.start(RECOVERY_INTERVAL_MS));
       const server: Server = await new Promise((resolve, reject) => {

@@ -30,6 +30,8 @@ const EnvSchema = z.object({
   FX_RATE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** How long a quote locks its price. */
   FX_QUOTE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** How long a compliance hold waits for a decision before it is rejected on its own (default 3 days). */
+  COMPLIANCE_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(259_200),
   /** Largest JSON body accepted. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
   DATA_DIR: z.string().min(1).default('.data'),
@@ -53,6 +55,7 @@ export type Config = {
   transferSyncWaitMs: number;
   fxRateMaxAgeMs: number;
   fxQuoteTtlMs: number;
+  complianceHoldTtlSeconds: number;
   maxBodyBytes: number;
   dataDir: string;
 };
@@ -84,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     transferSyncWaitMs: e.TRANSFER_SYNC_WAIT_MS,
     fxRateMaxAgeMs: e.FX_RATE_MAX_AGE_SECONDS * 1000,
     fxQuoteTtlMs: e.FX_QUOTE_TTL_SECONDS * 1000,
+    complianceHoldTtlSeconds: e.COMPLIANCE_HOLD_TTL_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     dataDir: e.DATA_DIR,
   };

@@ -79,6 +79,7 @@ async function main() {
       transferSyncWaitMs: config.transferSyncWaitMs,
       maxBodyBytes: config.maxBodyBytes,
       fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
+      complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
       onFatal: () => void shutdown(1),
     });
     stops.push(app.stop);

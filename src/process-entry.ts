@@ -29,6 +29,7 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
     transferSyncWaitMs: config.transferSyncWaitMs,
     maxBodyBytes: config.maxBodyBytes,
     fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
+      complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
     onFatal: () => process.exit(1),
   });
   if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);

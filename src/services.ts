@@ -1,5 +1,6 @@
 import { createAccountService } from './accounts/service';
 import { createAuthService } from './auth/service';
+import { createComplianceService } from './compliance/service';
 import { createCurrencyService } from './currencies/service';
 import { createCustomerService } from './customers/service';
 import type { Db } from './db/knex';
@@ -30,21 +31,24 @@ export function createServices(db: Db, opts: ServiceOptions) {
   const quotes = createQuoteService({ db, ttlMs: opts.fxQuoteTtlMs });
   const spreads = createSpreadService({ db });
   const tariffs = createTariffService({ db });
+  const rates = opts.rates ?? createTableRateProvider(db);
   const pricing = createPricingService({
     currencies,
-    rates: opts.rates ?? createTableRateProvider(db),
+    rates,
     spreads,
     tariffs,
     maxRateAgeMs: opts.fxRateMaxAgeMs,
   });
   return {
     db,
+    compliance: createComplianceService({ db, rates }),
     ledger,
     currencies,
     customers,
     accounts,
     auth: createAuthService({ db }),
     rates: createFxRateService({ db }),
+    rateProvider: rates,
     spreads,
     tariffs,
     pricing,

@@ -2,7 +2,7 @@
  * The transfer workflow's public surface, defined once and imported by both the workflow and the API:
  * its input, its outcome, the status query, the outcome update and its search attributes.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ResponseCode, TransferStatus } from '../src/transfers/outcomes';
 
@@ -17,9 +17,11 @@ export type TransferWorkflowInput = {
   targetAmount: string | null;
   targetCurrency: string;
   reference: string;
+  /** How long a compliance hold waits for a decision before it is rejected on its own. */
+  holdTtlSeconds: number;
 };
 
-export type TransferStep = 'validating' | 'pricing' | 'reserving' | 'posting' | 'compensating' | 'recording' | 'done';
+export type TransferStep = 'validating' | 'pricing' | 'screening' | 'reserving' | 'awaiting_decision' | 'posting' | 'compensating' | 'recording' | 'done';
 
 export type TransferOutcome = {
   transferId: string;
@@ -43,8 +45,21 @@ export const transferWorkflowId = (transferId: string): string => `transfer-${tr
 /** Current status and step, for ops and the API. */
 export const transferStatusQuery = defineQuery<TransferProgress>('transferStatus');
 
-/** Completes when the transfer reaches its outcome; the API sends it with update-with-start to answer synchronously. */
-export const awaitTransferOutcomeUpdate = defineUpdate<TransferOutcome>('awaitTransferOutcome');
+/**
+ * Completes when the transfer reaches its outcome or is held for compliance (then `outcome` is null
+ * and `status` is 'held'); the API sends it with update-with-start to answer synchronously.
+ */
+export const awaitTransferOutcomeUpdate = defineUpdate<TransferProgress>('awaitTransferOutcome');
+
+/**
+ * A compliance officer's decision on a held transfer. The API sends it after checking the
+ * reviewer; it can also be sent from the Temporal CLI or UI:
+ *   temporal workflow signal -w transfer-<id> --name complianceDecision \
+ *     --input '{"decision":"release","reviewer":"jane@bank","reason":"documents checked"}'
+ * The first decision recorded wins; later ones change nothing.
+ */
+export type ComplianceDecisionSignal = { decision: 'release' | 'reject'; reviewer: string; reason: string; reviewerKeyId?: string | null };
+export const complianceDecisionSignal = defineSignal<[ComplianceDecisionSignal]>('complianceDecision');
 
 export const TransferStatusSearchAttribute = defineSearchAttributeKey('TransferStatus', SearchAttributeType.KEYWORD);
 export const CustomerIdSearchAttribute = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);

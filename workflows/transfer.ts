@@ -17,11 +17,14 @@ import {
   isTransferFailureType,
   RESPONSE_MESSAGES,
   ResponseCode,
+  TransferFailureType,
   type TransferStatus,
 } from '../src/transfers/outcomes';
 import {
   awaitTransferOutcomeUpdate,
+  complianceDecisionSignal,
   CustomerIdSearchAttribute,
+  type ComplianceDecisionSignal,
   SourceAccountIdSearchAttribute,
   transferStatusQuery,
   TransferStatusSearchAttribute,
@@ -39,8 +42,12 @@ const activities = proxyActivities<TransferActivities>({
 
 type Compensation = { name: string; run: () => Promise<void> };
 
+/** For workflows whose input predates holdTtlSeconds. */
+const DEFAULT_HOLD_TTL_SECONDS = 3 * 24 * 3600;
+
 /**
- * A transfer between two ledger accounts: validate → price (FX quote, fees) → reserve → post → completed.
+ * A transfer between two ledger accounts: validate → price (FX quote, fees) → screen → reserve →
+ * [held → compliance decision] → post → completed.
  * A decline at any step undoes what earlier steps did (the compensation stack) and is recorded
  * on the transfer with seed 001's response code.
  *
@@ -54,10 +61,16 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   let step: TransferStep = 'validating';
   let outcome: TransferOutcome | null = null;
 
-  setHandler(transferStatusQuery, () => ({ transferId: input.transferId, status, step, outcome }));
+  setHandler(transferStatusQuery, () => progress());
+  const progress = () => ({ transferId: input.transferId, status, step, outcome });
   setHandler(awaitTransferOutcomeUpdate, async () => {
-    await condition(() => outcome !== null);
-    return outcome as TransferOutcome;
+    await condition(() => outcome !== null || status === 'held');
+    return progress();
+  });
+  // A decision can arrive before the workflow waits for it (it is kept) or twice (the first counts).
+  let decisionRequest: ComplianceDecisionSignal | undefined;
+  setHandler(complianceDecisionSignal, (decision) => {
+    decisionRequest ??= decision;
   });
   upsertSearchAttributes([
     { key: TransferStatusSearchAttribute, value: status },
@@ -75,10 +88,42 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
       step = 'pricing';
       await activities.priceTransfer(ref);
     }
+    let screening: { outcome: 'approve' | 'hold' | 'decline'; summary: string } | undefined;
+    if (patched('compliance-screening')) {
+      step = 'screening';
+      screening = await activities.screenTransfer(ref);
+      if (screening.outcome === 'decline') {
+        throw ApplicationFailure.create({ type: TransferFailureType.ComplianceDeclined, message: screening.summary, nonRetryable: true });
+      }
+    }
     await CancellationScope.nonCancellable(async () => {
       step = 'reserving';
       await activities.reserveFunds(ref);
       compensations.push({ name: 'releaseFunds', run: () => activities.releaseFunds(ref) });
+    });
+    if (screening?.outcome === 'hold') {
+      // Quarantined (code 12): the funds stay reserved until a compliance officer decides, or the hold expires.
+      const ttlSeconds = input.holdTtlSeconds ?? DEFAULT_HOLD_TTL_SECONDS;
+      await activities.holdTransfer({ ...ref, expiresInSeconds: ttlSeconds, reason: screening.summary });
+      status = 'held';
+      step = 'awaiting_decision';
+      upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
+      const arrived = await condition(() => decisionRequest !== undefined, `${ttlSeconds} seconds`);
+      const request = arrived
+        ? (decisionRequest as ComplianceDecisionSignal)
+        : { decision: 'expire' as const, reviewer: 'system', reason: `No decision within ${ttlSeconds} seconds: the hold expired.` };
+      const decided = await activities.recordComplianceDecision({ ...ref, ...request });
+      status = 'processing';
+      upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
+      if (decided.decision !== 'release') {
+        throw ApplicationFailure.create({
+          type: TransferFailureType.ComplianceRejected,
+          message: `${decided.decision === 'expire' ? 'hold expired' : `rejected by ${decided.reviewer}`}: ${decided.reason}`,
+          nonRetryable: true,
+        });
+      }
+    }
+    await CancellationScope.nonCancellable(async () => {
       step = 'posting';
       await activities.postTransfer(ref);
     });

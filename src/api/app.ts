@@ -11,6 +11,7 @@ import { createTransferPresenter } from '../transfers/presenter';
 import { transferRoutes } from '../transfers/routes';
 import { createTransferRecovery } from '../transfers/recovery';
 import { createTransferWorkflowGateway } from '../transfers/workflow-gateway';
+import { complianceRoutes } from '../compliance/routes';
 import { fxRoutes } from '../fx/routes';
 import type { Services } from '../services';
 import { tariffRoutes } from '../tariffs/routes';
@@ -23,6 +24,7 @@ export type AppDeps = {
   logger: Logger;
   transferSyncWaitMs: number;
   maxBodyBytes: number;
+  complianceHoldTtlSeconds: number;
 };
 
 /** A transfer still processing after this long without a workflow is picked up by the recovery sweep. */
@@ -32,7 +34,7 @@ const RECOVERY_MIN_AGE_MS = 60_000;
 export function createApp(deps: AppDeps) {
   const { logger, services } = deps;
   const { db, ledger, auth, currencies, customers, accounts, transfers } = services;
-  const gateway = createTransferWorkflowGateway({ client: deps.temporal, taskQueue: deps.taskQueue, logger });
+  const gateway = createTransferWorkflowGateway({ client: deps.temporal, taskQueue: deps.taskQueue, logger, holdTtlSeconds: deps.complianceHoldTtlSeconds });
   const presenter = createTransferPresenter({ db, currencies });
 
   const recovery = createTransferRecovery({ db, gateway, logger, minAgeMs: RECOVERY_MIN_AGE_MS });
@@ -68,6 +70,7 @@ export function createApp(deps: AppDeps) {
   v1.use(customerRoutes({ customers }));
   v1.use(accountRoutes({ db, accounts, ledger }));
   v1.use(transferRoutes({ transfers, accounts, gateway, presenter, syncWaitMs: deps.transferSyncWaitMs }));
+  v1.use(complianceRoutes({ db, compliance: services.compliance, gateway, presenter, currencies, syncWaitMs: deps.transferSyncWaitMs }));
   v1.use(fxRoutes(services));
   v1.use(tariffRoutes(services));
   app.use('/v1', v1);

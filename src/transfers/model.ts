@@ -35,6 +35,9 @@ export type TransferRow = {
   spread_fee: string | null;
   calculated_fees: Record<string, FeeLine> | null;
   priced_at: Date | null;
+  screening_id: string | null;
+  held_at: Date | null;
+  hold_expires_at: Date | null;
   hold_id: string | null;
   ledger_transaction_id: string | null;
   created_at: Date;

@@ -21,7 +21,7 @@ export const RESPONSE_MESSAGES: Record<ResponseCode, string> = {
   '651': 'compliance_firewall',
 };
 
-export type TransferStatus = 'processing' | 'completed' | 'declined' | 'failed';
+export type TransferStatus = 'processing' | 'held' | 'completed' | 'declined' | 'failed';
 export const TERMINAL_STATUSES: readonly TransferStatus[] = ['completed', 'declined', 'failed'];
 
 /**
@@ -39,6 +39,8 @@ export enum TransferFailureType {
   FxRateStale = 'FxRateStale',
   AmountTooSmall = 'AmountTooSmall',
   AmountTooLarge = 'AmountTooLarge',
+  ComplianceDeclined = 'ComplianceDeclined',
+  ComplianceRejected = 'ComplianceRejected',
 }
 
 export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> = {
@@ -52,6 +54,8 @@ export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> =
   [TransferFailureType.FxRateStale]: ResponseCode.Declined,
   [TransferFailureType.AmountTooSmall]: ResponseCode.Declined,
   [TransferFailureType.AmountTooLarge]: ResponseCode.Declined,
+  [TransferFailureType.ComplianceDeclined]: ResponseCode.ComplianceFirewall,
+  [TransferFailureType.ComplianceRejected]: ResponseCode.ComplianceFirewall,
 };
 
 export const isTransferFailureType = (type: unknown): type is TransferFailureType =>

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { priceColumns, type TransferRow } from './model';
-import type { ResponseCode, TransferStatus } from './outcomes';
+import { RESPONSE_MESSAGES, ResponseCode, type TransferStatus } from './outcomes';
 import type { PriceRecord } from '../pricing/service';
 
 export type TransferOutcomeRecord = {
@@ -29,6 +29,25 @@ export function createTransferRepository(db: Db) {
     await db('transfers').where({ id }).update({ ledger_transaction_id: ledgerTransactionId, updated_at: db.fn.now() });
   }
 
+  /** processing → held (seed 001's 12 quarantined), with when the hold expires; a repeat changes nothing. */
+  async function hold(id: string, input: { expiresInSeconds: number; reason: string }): Promise<void> {
+    await db('transfers')
+      .where({ id, status: 'processing' })
+      .update({
+        status: 'held',
+        response_code: ResponseCode.Quarantined,
+        message: `${RESPONSE_MESSAGES[ResponseCode.Quarantined]}: ${input.reason}`.slice(0, 500),
+        held_at: db.fn.now(),
+        hold_expires_at: db.raw(`now() + make_interval(secs => ?)`, [input.expiresInSeconds]),
+        updated_at: db.fn.now(),
+      });
+  }
+
+  /** held → processing once released, to be posted. */
+  async function resume(id: string): Promise<void> {
+    await db('transfers').where({ id, status: 'held' }).update({ status: 'processing', response_code: null, message: null, updated_at: db.fn.now() });
+  }
+
   /** Records the price once: a retried pricing step keeps (and returns) the first price. */
   async function recordPrice(id: string, price: PriceRecord): Promise<TransferRow> {
     const [priced] = await db('transfers')
@@ -47,7 +66,7 @@ export function createTransferRepository(db: Db) {
     return db.transaction(async (trx) => {
       const row = await trx('transfers').where({ id }).forNoKeyUpdate().first<TransferRow | undefined>();
       if (!row) throw new Error(`Transfer ${id} not found`);
-      if (row.status !== 'processing') return row;
+      if (row.status !== 'processing' && row.status !== 'held') return row;
       const [updated] = await trx('transfers')
         .where({ id })
         .update({
@@ -62,7 +81,7 @@ export function createTransferRepository(db: Db) {
     });
   }
 
-  return { get, mustGet, linkHold, linkLedgerTransaction, recordPrice, recordOutcome };
+  return { get, mustGet, linkHold, linkLedgerTransaction, recordPrice, hold, resume, recordOutcome };
 }
 
 export type TransferRepository = ReturnType<typeof createTransferRepository>;

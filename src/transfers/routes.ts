@@ -32,7 +32,7 @@ const CreateTransfer = z.strictObject({
 const ListTransfers = z.strictObject({
   ...PageQuery,
   account_id: Uuid.optional(),
-  status: z.enum(['processing', 'completed', 'declined', 'failed']).optional(),
+  status: z.enum(['processing', 'held', 'completed', 'declined', 'failed']).optional(),
 });
 /** A real instant (no month 13, no Feb 30): anything else would reach Postgres's timestamptz cast and fail there. */
 const isRealInstant = (s: string) => {

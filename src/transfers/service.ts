@@ -33,7 +33,7 @@ const newRefId = () => Array.from({ length: 10 }, () => REF_ALPHABET[randomInt(R
 
 const idempotencyScope = principalScope;
 
-export function toWorkflowInput(t: TransferRow): TransferWorkflowInput {
+export function toWorkflowInput(t: TransferRow, holdTtlSeconds: number): TransferWorkflowInput {
   return {
     transferId: t.id,
     customerId: t.customer_id,
@@ -44,6 +44,7 @@ export function toWorkflowInput(t: TransferRow): TransferWorkflowInput {
     targetAmount: t.target_amount,
     targetCurrency: t.target_currency.trim(),
     reference: t.reference,
+    holdTtlSeconds,
   };
 }
 

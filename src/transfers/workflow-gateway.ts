@@ -1,7 +1,12 @@
 import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { transferWorkflow } from '../../workflows/transfer';
-import { awaitTransferOutcomeUpdate, TRANSFER_WORKFLOW_TYPE } from '../../workflows/transfer-definitions';
+import {
+  awaitTransferOutcomeUpdate,
+  complianceDecisionSignal,
+  TRANSFER_WORKFLOW_TYPE,
+  type ComplianceDecisionSignal,
+} from '../../workflows/transfer-definitions';
 import { toWorkflowInput } from './service';
 import type { TransferRow } from './model';
 
@@ -13,13 +18,13 @@ export type WaitResult = 'outcome' | 'timeout';
  * `awaitTransferOutcome` update. Workflow ids come from transfer ids, and a closed workflow
  * is never restarted (REJECT_DUPLICATE), so a transfer runs at most one workflow.
  */
-export function createTransferWorkflowGateway(deps: { client: Client; taskQueue: string; logger: Logger }) {
+export function createTransferWorkflowGateway(deps: { client: Client; taskQueue: string; logger: Logger; holdTtlSeconds: number }) {
   const { client, taskQueue } = deps;
 
   const startOptions = (t: TransferRow) => ({
     workflowId: t.workflow_id,
     taskQueue,
-    args: [toWorkflowInput(t)] as [ReturnType<typeof toWorkflowInput>],
+    args: [toWorkflowInput(t, deps.holdTtlSeconds)] as [ReturnType<typeof toWorkflowInput>],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
   });
@@ -53,7 +58,27 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     }
   }
 
-  return { startAndAwait, ensureStarted };
+  /** Waits up to `waitMs` for the workflow to finish (its outcome is then recorded on the transfer). */
+  async function awaitResult(t: TransferRow, waitMs: number): Promise<WaitResult> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), waitMs);
+    try {
+      await client.withAbortSignal(controller.signal, () => client.workflow.getHandle(t.workflow_id).result());
+      return 'outcome';
+    } catch (err) {
+      if (controller.signal.aborted) return 'timeout';
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Delivers a compliance decision to a held transfer's workflow. */
+  async function sendDecision(t: TransferRow, decision: ComplianceDecisionSignal): Promise<void> {
+    await client.workflow.getHandle(t.workflow_id).signal(complianceDecisionSignal, decision);
+  }
+
+  return { startAndAwait, ensureStarted, sendDecision, awaitResult };
 }
 
 export type TransferWorkflowGateway = ReturnType<typeof createTransferWorkflowGateway>;

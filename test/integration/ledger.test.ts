@@ -23,7 +23,7 @@ beforeAll(() => {
   db = openTestDb(20);
   ledger = createLedgerService({ db });
   const services = createServices(db, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
-  activities = createActivities({ db, ledger, transfers: services.transferRepository, pricing: services.pricing });
+  activities = createActivities({ db, ledger, transfers: services.transferRepository, pricing: services.pricing, compliance: services.compliance });
 });
 
 afterAll(async () => {

@@ -27,6 +27,7 @@ import type { TransferRow } from '../../src/transfers/model';
 import { createTransferRepository } from '../../src/transfers/repository';
 import { createServices } from '../../src/services';
 import type { PricingService } from '../../src/pricing/service';
+import type { ComplianceService } from '../../src/compliance/service';
 import { createTransferService, toWorkflowInput, type CreateTransferInput } from '../../src/transfers/service';
 import { createTransferRecovery } from '../../src/transfers/recovery';
 import { createTransferWorkflowGateway } from '../../src/transfers/workflow-gateway';
@@ -69,6 +70,8 @@ let admin: Principal;
 let transfersService: ReturnType<typeof createTransferService>;
 let customers: ReturnType<typeof createCustomerService>;
 let pricing: PricingService;
+let compliance: ComplianceService;
+const HOLD_TTL_SECONDS = 3600;
 let accountsService: ReturnType<typeof createAccountService>;
 
 /** Per transfer id: the faults to inject, and every activity attempt seen (name + attempt number). */
@@ -123,6 +126,18 @@ function wrapActivities(real: TransferActivities): TransferActivities {
       record(ref.transferId, 'priceTransfer');
       return real.priceTransfer(ref);
     },
+    screenTransfer: async (ref) => {
+      record(ref.transferId, 'screenTransfer');
+      return real.screenTransfer(ref);
+    },
+    holdTransfer: async (input) => {
+      record(input.transferId, 'holdTransfer');
+      return real.holdTransfer(input);
+    },
+    recordComplianceDecision: async (input) => {
+      record(input.transferId, 'recordComplianceDecision');
+      return real.recordComplianceDecision(input);
+    },
     recordTransferOutcome: async (input) => {
       record(input.transferId, 'recordTransferOutcome');
       return real.recordTransferOutcome(input);
@@ -133,7 +148,7 @@ function wrapActivities(real: TransferActivities): TransferActivities {
 beforeAll(async () => {
   db = openTestDb();
   const services = createServices(db, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
-  ({ ledger, customers, pricing } = services);
+  ({ ledger, customers, pricing, compliance } = services);
   accountsService = services.accounts;
   transfersService = services.transfers;
   const key = await createAuthService({ db }).createKey({ role: 'admin', label: 'transfer-workflow test' });
@@ -143,7 +158,7 @@ beforeAll(async () => {
   client = temporal.client;
   nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
   taskQueue = uniqueTaskQueue('transfer-wf');
-  const activityDeps = { db, ledger, transfers: createTransferRepository(db), pricing };
+  const activityDeps = { db, ledger, transfers: createTransferRepository(db), pricing, compliance };
   worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
@@ -191,7 +206,7 @@ async function runTransfer(t: TransferRow, f?: Faults): Promise<TransferOutcome>
   return client.workflow.execute(transferWorkflow, {
     workflowId: transferWorkflowId(t.id),
     taskQueue,
-    args: [toWorkflowInput(t)],
+    args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
     workflowExecutionTimeout: '45 seconds',
   });
 }
@@ -280,7 +295,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(TransferStatusSearchAttribute)).toBe('completed');
 
-    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['validateTransfer', 'priceTransfer', 'reserveFunds', 'postTransfer', 'recordTransferOutcome']);
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['validateTransfer', 'priceTransfer', 'screenTransfer', 'reserveFunds', 'postTransfer', 'recordTransferOutcome']);
     await expectLedgerInvariants(db);
   });
 
@@ -422,7 +437,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
       new WithStartWorkflowOperation(transferWorkflow, {
         workflowId,
         taskQueue,
-        args: [toWorkflowInput(t)],
+        args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
@@ -446,15 +461,17 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
 
     // While it runs: a second update-with-start attaches to it, and so does the API's gateway, which
     // reports an outcome only once the workflow has recorded it.
-    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger });
+    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
     const attachOp = startOperation();
     const [firstOutcome, attachedOutcome, viaGateway] = await Promise.all([
       first,
       updateWithStart(attachOp),
       gateway.startAndAwait(t, 10_000).then(async (result) => ({ result, status: (await transferRow(t.id)).status })),
     ]);
-    expect(firstOutcome).toEqual(expected);
-    expect(attachedOutcome).toEqual(expected);
+    // The update answers with the transfer's progress: finished, with its outcome.
+    const finished = { transferId: t.id, status: 'completed', step: 'done', outcome: expected };
+    expect(firstOutcome).toEqual(finished);
+    expect(attachedOutcome).toEqual(finished);
     expect((await (await attachOp.workflowHandle()).describe()).runId).toBe(runId);
     expect(viaGateway).toEqual({ result: 'outcome', status: 'completed' });
     expect(await client.workflow.getHandle(workflowId, runId).result()).toEqual(expected);
@@ -495,7 +512,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '4.00' });
     // Its row is an hour old; every other test's rows are minutes old, so only ours qualifies.
     await db('transfers').where({ id: t.id }).update({ created_at: db.raw("now() - interval '1 hour'") });
-    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger });
+    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
     const recovery = createTransferRecovery({ db, gateway, logger: testLogger, minAgeMs: 30 * 60_000 });
 
     expect(await recovery.sweepOnce()).toBe(1);
@@ -519,7 +536,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const handle = await client.workflow.start(transferWorkflow, {
       workflowId: transferWorkflowId(t.id),
       taskQueue,
-      args: [toWorkflowInput(t)],
+      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
       workflowExecutionTimeout: '45 seconds',
     });
     // Cancel while validation is still running (it is held for 3 s).

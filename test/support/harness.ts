@@ -43,6 +43,7 @@ export async function startTestApplication(overrides: Partial<ApplicationOptions
     transferSyncWaitMs: 10_000,
     maxBodyBytes: 65_536,
     fx: { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 },
+    complianceHoldTtlSeconds: 3600,
     workflowBundle: workflowBundle(),
     ...overrides,
   });

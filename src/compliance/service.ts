@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
+import type { Db } from '../db/knex';
+import type { RateProvider } from '../fx/rates';
+import { Money } from '../money/money';
+import type { TransferRow } from '../transfers/model';
+import { screen, type Party, type Rule, type Screening } from './engine';
+import { normalizeName } from './names';
+
+export type ScreeningRow = Screening & { id: string; subject_type: 'transfer' | 'payout'; subject_id: string; screened_at: Date };
+export type DecisionKind = 'release' | 'reject' | 'expire';
+export type DecisionRow = {
+  id: string;
+  subject_type: 'transfer' | 'payout';
+  subject_id: string;
+  decision: DecisionKind;
+  reviewer: string;
+  reviewer_key_id: string | null;
+  reason: string;
+  decided_at: Date;
+};
+export type AuditEntry = {
+  actor: string;
+  actorKeyId?: string | null;
+  actorRole?: string | null;
+  action: string;
+  subjectType: 'transfer' | 'payout';
+  subjectId: string;
+  reason?: string | null;
+  outcome: string;
+  requestId?: string | null;
+  remoteAddr?: string | null;
+  userAgent?: string | null;
+};
+
+type PartyRow = { name: string; country: string; customer_status: string; account_status: string };
+
+/** Screening, holds' decisions and the audit trail, over Postgres. */
+export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
+  const { db } = deps;
+
+  async function rules(): Promise<Rule[]> {
+    return (await db('compliance_rules').orderBy('created_at')) as Rule[];
+  }
+
+  const partyOf = (accountId: string) =>
+    db('accounts')
+      .join('customers', 'customers.id', 'accounts.customer_id')
+      .where('accounts.id', accountId)
+      .first<PartyRow | undefined>('customers.name', 'customers.country', 'customers.status as customer_status', 'accounts.status as account_status');
+
+  /** `amount` of `currency` expressed in `target`, at the market rate; undefined without a rate. */
+  async function convert(amount: string, currency: string, target: string): Promise<string | undefined> {
+    if (currency === target) return amount;
+    const rate = await deps.rates.getRate(currency, target);
+    return rate ? new Money(amount).times(rate.rate).toString() : undefined;
+  }
+
+  /**
+   * Screens a transfer once: the first screening of a subject is stored with its rule hits and the
+   * rule versions used, and a repeat (activity retry) returns it.
+   */
+  async function screenTransfer(t: TransferRow): Promise<ScreeningRow> {
+    const existing = await db('compliance_screenings').where({ subject_type: 'transfer', subject_id: t.id }).first<ScreeningRow | undefined>();
+    if (existing) return existing;
+
+    const activeRules = (await rules()).filter((r) => r.enabled);
+    const [source, destination] = await Promise.all([partyOf(t.source_account_id), partyOf(t.destination_account_id)]);
+    const parties: Party[] = [];
+    for (const [role, p] of [['source_holder', source], ['destination_holder', destination]] as const) {
+      if (p) parties.push({ role, name: p.name, country: p.country.trim(), accountStatus: p.account_status, holderStatus: p.customer_status });
+    }
+    const sourceCurrency = t.source_currency.trim();
+    const amount = t.source_amount as string;
+
+    // Everything the (synchronous) rules may ask for, gathered up front.
+    const currencies = new Set(activeRules.filter((r) => r.kind === 'amount_threshold' || r.kind === 'velocity').map((r) => String(r.params.currency ?? 'USD')));
+    const amounts = new Map<string, string | undefined>();
+    for (const c of currencies) amounts.set(c, await convert(amount, sourceCurrency, c));
+    const velocity = new Map<string, { count: number; total: string | undefined }>();
+    for (const r of activeRules.filter((r) => r.kind === 'velocity')) {
+      const windowSeconds = typeof r.params.window_seconds === 'number' ? r.params.window_seconds : 3600;
+      const currency = String(r.params.currency ?? 'USD');
+      const recent = (await db('transfers')
+        .where({ source_account_id: t.source_account_id })
+        .whereNot({ id: t.id })
+        .whereNotIn('status', ['declined', 'failed'])
+        .andWhere('created_at', '>', db.raw(`now() - make_interval(secs => ?)`, [windowSeconds]))
+        .whereNotNull('source_amount')
+        .select(db.raw('count(*)::int AS count'), db.raw('coalesce(sum(source_amount), 0)::text AS total'))
+        .first()) as { count: number; total: string };
+      velocity.set(`${windowSeconds}:${currency}`, { count: recent.count, total: await convert(recent.total, sourceCurrency, currency) });
+    }
+    const watchlist = activeRules.some((r) => r.kind === 'watchlist')
+      ? ((await db('watchlist_entries').select('id', 'name', 'normalized_name', 'list')) as Array<{ id: string; name: string; normalized_name: string; list: string }>)
+      : [];
+
+    const result = screen(activeRules, {
+      sourceCurrency,
+      parties,
+      amountIn: (c) => amounts.get(c),
+      velocity: (w, c) => velocity.get(`${w}:${c}`) ?? { count: 0, total: '0' },
+      watchlist,
+    });
+    const [row] = await db('compliance_screenings')
+      .insert({
+        id: randomUUID(),
+        subject_type: 'transfer',
+        subject_id: t.id,
+        outcome: result.outcome,
+        hits: JSON.stringify(result.hits),
+        rule_versions: JSON.stringify(result.rule_versions),
+      })
+      .onConflict(['subject_type', 'subject_id'])
+      .ignore()
+      .returning<ScreeningRow[]>('*');
+    return row ?? ((await db('compliance_screenings').where({ subject_type: 'transfer', subject_id: t.id }).first()) as ScreeningRow);
+  }
+
+  /** Records the decision on a held subject; the first one recorded wins and is returned to every caller. */
+  async function recordDecision(input: {
+    subjectType: 'transfer' | 'payout';
+    subjectId: string;
+    decision: DecisionKind;
+    reviewer: string;
+    reviewerKeyId?: string | null;
+    reason: string;
+  }): Promise<{ decision: DecisionRow; recorded: boolean }> {
+    const [inserted] = await db('compliance_decisions')
+      .insert({
+        id: randomUUID(),
+        subject_type: input.subjectType,
+        subject_id: input.subjectId,
+        decision: input.decision,
+        reviewer: input.reviewer,
+        reviewer_key_id: input.reviewerKeyId ?? null,
+        reason: input.reason,
+      })
+      .onConflict(['subject_type', 'subject_id'])
+      .ignore()
+      .returning<DecisionRow[]>('*');
+    if (inserted) return { decision: inserted, recorded: true };
+    const first = await db('compliance_decisions').where({ subject_type: input.subjectType, subject_id: input.subjectId }).first<DecisionRow>();
+    return { decision: first, recorded: false };
+  }
+
+  async function decisionFor(subjectType: 'transfer' | 'payout', subjectId: string): Promise<DecisionRow | undefined> {
+    return db('compliance_decisions').where({ subject_type: subjectType, subject_id: subjectId }).first<DecisionRow | undefined>();
+  }
+
+  async function audit(entry: AuditEntry): Promise<void> {
+    await db('audit_log').insert({
+      actor: entry.actor,
+      actor_key_id: entry.actorKeyId ?? null,
+      actor_role: entry.actorRole ?? null,
+      action: entry.action,
+      subject_type: entry.subjectType,
+      subject_id: entry.subjectId,
+      reason: entry.reason ?? null,
+      outcome: entry.outcome,
+      request_id: entry.requestId ?? null,
+      remote_addr: entry.remoteAddr ?? null,
+      user_agent: entry.userAgent ?? null,
+    });
+  }
+
+  /** Loads watch-list names from a CSV in the OFAC SDN layout (ent_num, SDN_Name, SDN_Type, Program, ...; no header). */
+  async function importSdnCsv(csv: string, list = 'SDN'): Promise<{ imported: number }> {
+    const records = parse(csv, { relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
+    const rows = records
+      .filter((r) => r.length >= 2 && /^\d+$/.test(r[0] ?? '') && (r[1] ?? '').length > 0)
+      .map((r) => ({
+        id: randomUUID(),
+        list,
+        external_id: r[0],
+        name: r[1] as string,
+        normalized_name: normalizeName(r[1] as string),
+        entity_type: r[2] && r[2] !== '-0-' ? r[2] : null,
+        program: r[3] && r[3] !== '-0-' ? r[3] : null,
+      }));
+    if (rows.length) {
+      await db('watchlist_entries')
+        .insert(rows)
+        .onConflict(['list', 'external_id'])
+        .merge(['name', 'normalized_name', 'entity_type', 'program']);
+    }
+    return { imported: rows.length };
+  }
+
+  async function addWatchlistEntry(input: { name: string; list: string; program?: string | null; external_id?: string | null }) {
+    const [row] = await db('watchlist_entries')
+      .insert({
+        id: randomUUID(),
+        list: input.list,
+        name: input.name,
+        normalized_name: normalizeName(input.name),
+        program: input.program ?? null,
+        external_id: input.external_id ?? randomUUID(),
+      })
+      .returning('*');
+    return row;
+  }
+
+  return { rules, screenTransfer, recordDecision, decisionFor, audit, importSdnCsv, addWatchlistEntry };
+}
+
+export type ComplianceService = ReturnType<typeof createComplianceService>;
