@@ -56,7 +56,13 @@ function asActivityFailure(err: unknown): unknown {
     return ApplicationFailure.create({ type: `Ledger.${err.code}`, message: err.message, nonRetryable: true });
   }
   if (isPermanentDatabaseError(err)) {
-    return ApplicationFailure.create({ type: `Database.${err.code}`, message: err.message, nonRetryable: true });
+    // The message becomes the transfer's (client-visible) message: say what, not the SQL.
+    return ApplicationFailure.create({
+      type: `Database.${err.code}`,
+      message: `the database refused the operation (SQLSTATE ${err.code})`,
+      nonRetryable: true,
+      details: [err.message],
+    });
   }
   return err;
 }

@@ -70,6 +70,12 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   // A decision can arrive before the workflow waits for it (it is kept) or twice (the first counts).
   let decisionRequest: ComplianceDecisionSignal | undefined;
   setHandler(complianceDecisionSignal, (decision) => {
+    // Signals typed by hand (CLI/UI) are not checked by anyone else: a malformed one is ignored, not
+    // kept as the first decision (recording it would fail the transfer with contact_support).
+    if (!isWellFormedDecision(decision)) {
+      log.warn('Ignored a malformed compliance decision', { transferId: input.transferId });
+      return;
+    }
     decisionRequest ??= decision;
   });
   upsertSearchAttributes([
@@ -147,6 +153,21 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   // Let a waiting awaitTransferOutcome update return before the workflow closes.
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return outcome;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const nonBlank = (v: unknown) => typeof v === 'string' && v.trim().length > 0;
+
+/** A decision the activity can record: release or reject, with a reviewer and a reason. */
+function isWellFormedDecision(d: unknown): d is ComplianceDecisionSignal {
+  if (typeof d !== 'object' || d === null) return false;
+  const { decision, reviewer, reason, reviewerKeyId } = d as Record<string, unknown>;
+  return (
+    (decision === 'release' || decision === 'reject') &&
+    nonBlank(reviewer) &&
+    nonBlank(reason) &&
+    (reviewerKeyId === undefined || reviewerKeyId === null || (typeof reviewerKeyId === 'string' && UUID_RE.test(reviewerKeyId)))
+  );
 }
 
 /** Maps an activity's failure to the transfer's outcome: a known decline reason or contact_support. */

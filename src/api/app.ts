@@ -29,6 +29,7 @@ export type AppDeps = {
 
 /** A transfer still processing after this long without a workflow is picked up by the recovery sweep. */
 const RECOVERY_MIN_AGE_MS = 60_000;
+const WATCHLIST_IMPORT_MAX_BYTES = 10 * 1024 * 1024;
 
 /** The HTTP API: every route under /v1 requires a bearer key; errors share one envelope. */
 export function createApp(deps: AppDeps) {
@@ -64,6 +65,8 @@ export function createApp(deps: AppDeps) {
 
   const v1 = express.Router();
   v1.use(requireJsonBody);
+  // A watch-list file (the OFAC SDN list is a few MB) is the one body allowed to be large.
+  v1.use('/compliance/watchlist/import', express.json({ limit: WATCHLIST_IMPORT_MAX_BYTES, strict: true }));
   v1.use(express.json({ limit: deps.maxBodyBytes, strict: true }));
   v1.use(authenticate(auth));
   v1.use(apiKeyRoutes({ auth, customers }));

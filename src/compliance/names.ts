@@ -4,10 +4,15 @@ import { distance } from 'fastest-levenshtein';
  * Names as a screener compares them: case, accents, punctuation and word order do not matter.
  * "Muñoz-Pérez, José" and "JOSE MUNOZ PEREZ" normalise alike.
  */
+// Letters that carry no separable accent, spelled as screeners spell them.
+const TRANSLITERATE: Record<string, string> = { ł: 'l', ø: 'o', ß: 'ss', đ: 'd', ð: 'd', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i', ħ: 'h' };
+
 export function normalizeName(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '') // accents
+    .toLowerCase()
+    .replace(/[łøßđðæœþıħ]/g, (c) => TRANSLITERATE[c] ?? c)
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, ' ') // punctuation and spacing
     .trim()

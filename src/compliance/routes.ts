@@ -4,7 +4,8 @@ import { ApiError, ApiErrorCode } from '../api/errors';
 import { parseInput, pathId, SafeText, Uuid } from '../api/validation';
 import { principalOf, requireRole } from '../auth/middleware';
 import type { Db } from '../db/knex';
-import { formatAmount } from '../money/money';
+import { formatAmount, Money } from '../money/money';
+import { DecimalString } from '../pricing/overrides';
 import type { CurrencyService } from '../currencies/service';
 import type { TransferPresenter } from '../transfers/presenter';
 import type { TransferRow } from '../transfers/model';
@@ -18,18 +19,38 @@ const HoldsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(100),
 });
 const AuditQuery = z.strictObject({ subject_id: Uuid.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
-const RuleBody = z.strictObject({
-  kind: z.enum(['amount_threshold', 'watchlist', 'blocked_country', 'velocity', 'account_status']),
-  name: SafeText(200).pipe(z.string().min(1)),
-  params: z.record(z.string(), z.unknown()).default({}),
-  enabled: z.boolean().default(true),
-});
+const Currency = z.string().regex(/^[A-Z]{3}$/);
+const Scope = { source_currencies: z.array(Currency).min(1).max(50).optional() };
+const Similarity = DecimalString.refine((v) => new Money(v).lte(1), 'A similarity between 0 and 1');
+/** Each kind's parameters, checked on write so the engine never meets a value it cannot read. */
+const RuleParams = {
+  amount_threshold: z.strictObject({ ...Scope, currency: Currency, amount: DecimalString, hold_when_unpriced: z.boolean().optional() }),
+  watchlist: z.strictObject({ ...Scope, strong: Similarity, weak: Similarity }).refine((p) => new Money(p.weak).lte(p.strong), 'weak must not exceed strong'),
+  blocked_country: z.strictObject({ ...Scope, countries: z.array(z.string().regex(/^[A-Z]{2}$/)).max(300) }),
+  velocity: z.strictObject({
+    ...Scope,
+    window_seconds: z.number().int().min(1).max(31 * 86_400),
+    max_count: z.number().int().min(1).optional(),
+    max_amount: DecimalString.optional(),
+    currency: Currency,
+  }),
+  account_status: z.strictObject({ ...Scope }),
+} as const;
+const ruleOf = <K extends keyof typeof RuleParams>(kind: K) =>
+  z.strictObject({ kind: z.literal(kind), name: SafeText(200).pipe(z.string().min(1)), params: RuleParams[kind], enabled: z.boolean().default(true) });
+const RuleBody = z.discriminatedUnion('kind', [
+  ruleOf('amount_threshold'),
+  ruleOf('watchlist'),
+  ruleOf('blocked_country'),
+  ruleOf('velocity'),
+  ruleOf('account_status'),
+]);
 const WatchlistEntry = z.strictObject({
   name: SafeText(300).pipe(z.string().trim().min(2)),
   list: z.string().regex(/^[A-Z0-9_]{2,20}$/).default('MANUAL'),
   program: SafeText(100).optional(),
 });
-const WatchlistImport = z.strictObject({ list: z.string().regex(/^[A-Z0-9_]{2,20}$/).default('SDN'), csv: z.string().min(1).max(5_000_000) });
+const WatchlistImport = z.strictObject({ list: z.string().regex(/^[A-Z0-9_]{2,20}$/).default('SDN'), csv: z.string().min(1).max(10_000_000) });
 
 const DECISION_FILTER = { released: 'release', rejected: 'reject', expired: 'expire' } as const;
 

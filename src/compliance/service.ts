@@ -166,7 +166,8 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
 
   /** Loads watch-list names from a CSV in the OFAC SDN layout (ent_num, SDN_Name, SDN_Type, Program, ...; no header). */
   async function importSdnCsv(csv: string, list = 'SDN'): Promise<{ imported: number }> {
-    const records = parse(csv, { relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
+    // `trim` does not reach inside quotes, and the real file quotes its empty mark with a space: "-0- ".
+    const records = (parse(csv, { relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][]).map((r) => r.map((f) => f.trim()));
     const rows = records
       .filter((r) => r.length >= 2 && /^\d+$/.test(r[0] ?? '') && (r[1] ?? '').length > 0)
       .map((r) => ({
@@ -178,12 +179,15 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
         entity_type: r[2] && r[2] !== '-0-' ? r[2] : null,
         program: r[3] && r[3] !== '-0-' ? r[3] : null,
       }));
-    if (rows.length) {
-      await db('watchlist_entries')
-        .insert(rows)
-        .onConflict(['list', 'external_id'])
-        .merge(['name', 'normalized_name', 'entity_type', 'program']);
-    }
+    // In chunks (the real SDN list has ~18,000 names; Postgres takes 65,535 parameters a statement), in one transaction.
+    await db.transaction(async (trx) => {
+      for (let i = 0; i < rows.length; i += 1000) {
+        await trx('watchlist_entries')
+          .insert(rows.slice(i, i + 1000))
+          .onConflict(['list', 'external_id'])
+          .merge(['name', 'normalized_name', 'entity_type', 'program']);
+      }
+    });
     return { imported: rows.length };
   }
 
