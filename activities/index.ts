@@ -6,6 +6,7 @@ import type { AccountRow } from '../src/ledger/model';
 import { Money } from '../src/money/money';
 import type { PricingError, PricingService } from '../src/pricing/service';
 import type { ComplianceService } from '../src/compliance/service';
+import type { PayoutRail } from '../src/rail/client';
 import { TransferFailureType } from '../src/transfers/outcomes';
 import type { TransferOutcomeRecord, TransferRepository } from '../src/transfers/repository';
 import type { TransferRow } from '../src/transfers/model';
@@ -16,6 +17,10 @@ export type ActivityDeps = {
   transfers: TransferRepository;
   pricing: PricingService;
   compliance: ComplianceService;
+  /** The payout rail adapter (the simulated bank in development and tests). */
+  rail: PayoutRail;
+  /** Where the rail reports settlements and returns (the API's /rail/events). */
+  railCallbackUrl: () => string;
 };
 
 export type TransferRef = { transferId: string };
@@ -72,7 +77,7 @@ function asActivityFailure(err: unknown): unknown {
  * ones (a real Postgres) or wrap them (to simulate a crash). Each is safe to run more than once.
  */
 export function createActivities(deps: ActivityDeps) {
-  const { db, ledger, transfers, pricing, compliance } = deps;
+  const { db, ledger, transfers, pricing, compliance, rail } = deps;
 
   type Party = AccountRow & { customer_status: string | null };
   const loadParty = (accountId: string) =>
@@ -84,6 +89,7 @@ export function createActivities(deps: ActivityDeps) {
   /** Seed 002's general considerations: both accounts active, their holders active; same currency for now. */
   async function validateTransfer({ transferId }: TransferRef): Promise<void> {
     const t = await transfers.mustGet(transferId);
+    if (t.kind === 'payout') return validatePayout(t);
     if (t.source_account_id === t.destination_account_id) {
       throw decline(TransferFailureType.SameAccount, 'Source and destination accounts must differ');
     }
@@ -108,6 +114,20 @@ export function createActivities(deps: ActivityDeps) {
     }
     if (source!.currency !== t.source_currency || destination!.currency !== t.target_currency) {
       throw decline(TransferFailureType.CurrencyMismatch, 'Amount currencies must match the accounts');
+    }
+  }
+
+  /** Seed 001's pay_out: the source account and its holder active, the beneficiary active and the holder's. */
+  async function validatePayout(t: TransferRow): Promise<void> {
+    const source = await loadParty(t.source_account_id);
+    if (!source || source.kind !== 'customer') throw decline(TransferFailureType.AccountNotFound, 'The source account does not exist');
+    if (source.status !== 'active') throw decline(TransferFailureType.AccountNotActive, `The source account is ${source.status}`);
+    if (source.customer_status !== 'active') throw decline(TransferFailureType.HolderNotActive, `The source account holder is ${source.customer_status}`);
+    const beneficiary = await db('beneficiaries').where({ id: t.beneficiary_id }).first<{ status: string; currency: string; customer_id: string } | undefined>();
+    if (!beneficiary || beneficiary.customer_id !== source.customer_id) throw decline(TransferFailureType.AccountNotFound, 'The beneficiary does not exist');
+    if (beneficiary.status !== 'active') throw decline(TransferFailureType.BeneficiaryNotActive, `The beneficiary is ${beneficiary.status}`);
+    if (source.currency !== t.source_currency || beneficiary.currency !== t.target_currency) {
+      throw decline(TransferFailureType.CurrencyMismatch, 'Amount currencies must match the account and the beneficiary');
     }
   }
 
@@ -243,6 +263,83 @@ export function createActivities(deps: ActivityDeps) {
     return { decision: decision.decision, reviewer: decision.reviewer, reason: decision.reason };
   }
 
+  /**
+   * Sends a posted payout through the rail. Transient failures (5xx, network) throw and are retried
+   * with backoff by the workflow; a permanent rejection is a non-retryable decline to compensate.
+   */
+  async function sendPayout({ transferId }: TransferRef): Promise<{ railReference: string }> {
+    const t = await transfers.mustGet(transferId);
+    if (t.rail_reference) return { railReference: t.rail_reference };
+    const beneficiary = await db('beneficiaries').where({ id: t.beneficiary_id }).first<{ name: string; bank_details: Record<string, string> }>();
+    const result = await rail.send({
+      payoutId: t.id,
+      amount: t.target_amount as string,
+      currency: t.target_currency.trim(),
+      beneficiary: { name: beneficiary.name, ...beneficiary.bank_details },
+      reference: t.reference,
+      callbackUrl: deps.railCallbackUrl(),
+    });
+    if (result.status === 'rejected') throw decline(TransferFailureType.RailRejected, `rejected by the payout rail: ${result.reason}`);
+    await transfers.markSent(transferId, result.railReference);
+    return { railReference: result.railReference };
+  }
+
+  /** The rail's view, when no callback came: settled, returned, rejected or still on its way. */
+  async function checkPayoutOnRail({ transferId }: TransferRef) {
+    return rail.status(transferId);
+  }
+
+  /** The rail settled it: the money leaves the bank (in transit → funding, the omnibus account). */
+  async function settlePayout({ transferId }: TransferRef): Promise<void> {
+    const t = await transfers.mustGet(transferId);
+    const currency = t.target_currency.trim();
+    const T = new Money(t.target_amount as string);
+    const settled = await ledger.postTransaction({
+      idempotencyKey: `transfer:${transferId}:settle`,
+      kind: 'payout_settlement',
+      transferId,
+      reference: t.reference,
+      description: `Payout settled (${t.rail_reference ?? 'rail'})`,
+      legs: [
+        { accountId: (await ledger.getSystemAccount('payouts_in_transit', currency)).id, currency, amount: T.neg().toString() },
+        { accountId: (await ledger.getSystemAccount('funding', currency)).id, currency, amount: T.toString() },
+      ],
+    });
+    await transfers.linkSettlement(transferId, settled.id);
+  }
+
+  /**
+   * Compensation for a posted payout that the rail rejected or returned: a new balanced transaction
+   * per step, in reverse order (the settlement first, then the posting), each exactly once.
+   * Fee policy: fees and spread are refunded with the principal (the payout did not happen).
+   */
+  async function reversePayout({ transferId }: TransferRef): Promise<void> {
+    const t = await transfers.mustGet(transferId);
+    if (t.settlement_transaction_id) {
+      await ledger.reverseTransaction({
+        originalId: t.settlement_transaction_id,
+        idempotencyKey: `transfer:${transferId}:reverse-settlement`,
+        kind: 'payout_reversal',
+        transferId,
+        description: 'Payout returned: settlement reversed',
+      });
+    }
+    if (t.ledger_transaction_id) {
+      const reversal = await ledger.reverseTransaction({
+        originalId: t.ledger_transaction_id,
+        idempotencyKey: `transfer:${transferId}:reverse-posting`,
+        kind: 'payout_reversal',
+        transferId,
+        description: 'Payout reversed: funds returned to the source',
+      });
+      await transfers.linkReversal(transferId, reversal.id);
+    }
+  }
+
+  async function recordPayoutReturned(input: TransferRef & { reason: string }): Promise<void> {
+    await transfers.markReturned(input.transferId, `contact_support: returned by the beneficiary's bank: ${input.reason}`);
+  }
+
   async function recordTransferOutcome(input: TransferRef & TransferOutcomeRecord): Promise<void> {
     const { transferId, ...outcome } = input;
     await transfers.recordOutcome(transferId, outcome);
@@ -257,6 +354,11 @@ export function createActivities(deps: ActivityDeps) {
     recordComplianceDecision,
     postTransfer,
     releaseFunds,
+    sendPayout,
+    checkPayoutOnRail,
+    settlePayout,
+    reversePayout,
+    recordPayoutReturned,
     recordTransferOutcome,
   });
 }

@@ -7,6 +7,8 @@ import { createApp } from './api/app';
 import { createDb, type Db } from './db/knex';
 import { migrateLatest } from './db/migrator';
 import { createServices, type ServiceOptions } from './services';
+import { createHttpRail } from './rail/client';
+import type { PayoutTiming } from './transfers/workflow-gateway';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './temporal/worker';
 
@@ -28,6 +30,13 @@ export type ApplicationOptions = {
   fx: ServiceOptions;
   /** How long a compliance hold waits for a decision (passed to each new workflow). */
   complianceHoldTtlSeconds: number;
+  payoutTiming: PayoutTiming;
+  rail: {
+    url: string;
+    callbackSecret: string;
+    /** Where the rail reaches this API; defaults to the address it listens on. */
+    publicApiUrl?: string;
+  };
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Called when the worker stops on its own: the process should exit rather than accept work nothing runs. */
   onFatal?: (err: unknown) => void;
@@ -51,6 +60,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
     for (const stop of stops.reverse()) await stop().catch((err) => opts.logger.error({ err }, 'error during shutdown'));
   };
 
+  let url: string | undefined;
   try {
     if (opts.migrate !== false) await migrateLatest(db);
     if (opts.runWorker) {
@@ -59,6 +69,8 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       const connection = await NativeConnection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
       const activities = createActivities({
+        rail: createHttpRail(opts.rail.url),
+        railCallbackUrl: () => `${opts.rail.publicApiUrl ?? url ?? 'http://127.0.0.1'}/rail/events`,
         db,
         ledger: services.ledger,
         transfers: services.transferRepository,
@@ -88,7 +100,6 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       });
     }
 
-    let url: string | undefined;
     if (opts.runApi) {
       const connection = await Connection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
@@ -101,6 +112,8 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         transferSyncWaitMs: opts.transferSyncWaitMs,
         maxBodyBytes: opts.maxBodyBytes,
         complianceHoldTtlSeconds: opts.complianceHoldTtlSeconds,
+        payoutTiming: opts.payoutTiming,
+        railCallbackSecret: opts.rail.callbackSecret,
       });
       stops.push(recovery.start(RECOVERY_INTERVAL_MS));
       const server: Server = await new Promise((resolve, reject) => {

@@ -32,6 +32,16 @@ const EnvSchema = z.object({
   FX_QUOTE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** How long a compliance hold waits for a decision before it is rejected on its own (default 3 days). */
   COMPLIANCE_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(259_200),
+  /** The payout rail's base URL; unset, `npm start` runs the simulated rail (src/rail). */
+  RAIL_URL: z.string().url().optional(),
+  /** Shared secret the rail sends with its callbacks; unset, one is generated into DATA_DIR. */
+  RAIL_CALLBACK_SECRET: z.string().min(16).optional(),
+  /** Where the rail reaches the API's /rail/events (defaults to http://127.0.0.1:PORT). */
+  PUBLIC_API_URL: z.string().url().optional(),
+  /** How often a sent payout asks the rail when no callback came. */
+  PAYOUT_SETTLEMENT_CHECK_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** How long after settlement a payout can still be returned (default 5 days). */
+  PAYOUT_RETURN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(432_000),
   /** Largest JSON body accepted. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
   DATA_DIR: z.string().min(1).default('.data'),
@@ -56,6 +66,8 @@ export type Config = {
   fxRateMaxAgeMs: number;
   fxQuoteTtlMs: number;
   complianceHoldTtlSeconds: number;
+  rail: { url: string | undefined; callbackSecret: string | undefined; publicApiUrl: string | undefined };
+  payoutTiming: { settlementCheckSeconds: number; returnWindowSeconds: number };
   maxBodyBytes: number;
   dataDir: string;
 };
@@ -88,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fxRateMaxAgeMs: e.FX_RATE_MAX_AGE_SECONDS * 1000,
     fxQuoteTtlMs: e.FX_QUOTE_TTL_SECONDS * 1000,
     complianceHoldTtlSeconds: e.COMPLIANCE_HOLD_TTL_SECONDS,
+    rail: { url: e.RAIL_URL, callbackSecret: e.RAIL_CALLBACK_SECRET, publicApiUrl: e.PUBLIC_API_URL },
+    payoutTiming: { settlementCheckSeconds: e.PAYOUT_SETTLEMENT_CHECK_SECONDS, returnWindowSeconds: e.PAYOUT_RETURN_WINDOW_SECONDS },
     maxBodyBytes: e.MAX_BODY_BYTES,
     dataDir: e.DATA_DIR,
   };

@@ -15,6 +15,7 @@ import { createLogger } from './logger';
 import { ensureTemporalCli } from './temporal/cli';
 import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime } from './temporal/runtime';
+import { startRailProcess } from './rail/process';
 
 const DEFAULT_TEMPORAL_PORT = 7233;
 const SHUTDOWN_DEADLINE_MS = 30_000;
@@ -66,6 +67,13 @@ async function main() {
       uiUrl ??= devServer.uiUrl;
     }
 
+    let railUrl = config.rail.url;
+    if (!railUrl) {
+      const rail = await startRailProcess({ callbackSecret: railSecret(config), log: (line) => logger.debug({ rail: line }) });
+      stops.push(rail.stop);
+      railUrl = rail.url;
+    }
+
     const app = await startApplication({
       databaseUrl: database.url,
       databasePoolMax: config.databasePoolMax,
@@ -80,6 +88,8 @@ async function main() {
       maxBodyBytes: config.maxBodyBytes,
       fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
       complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
+      payoutTiming: config.payoutTiming,
+      rail: { url: railUrl, callbackSecret: railSecret(config), publicApiUrl: config.rail.publicApiUrl },
       onFatal: () => void shutdown(1),
     });
     stops.push(app.stop);
@@ -93,6 +103,7 @@ async function main() {
       `  API:          ${app.url}/v1   (health: ${app.url}/health, readiness: ${app.url}/ready)`,
       `  Temporal UI:  ${uiUrl ?? '(external Temporal: see its UI)'}`,
       `  Temporal:     ${temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  Payout rail:  ${railUrl}${config.rail.url ? '' : ' (simulated bank, controls: PUT /controls/:account)'}`,
       `  Postgres:     ${database.embedded ? 'embedded, data in ' + path.join(config.dataDir, 'postgres') : 'DATABASE_URL'}`,
       `  Admin key:    ${adminKey}`,
       '',
@@ -109,11 +120,19 @@ async function main() {
 
 /** Generated on first start and kept in .data/ (mode 0600), so the printed key stays valid across restarts. */
 function persistentAdminKey(dataDir: string): string {
-  const file = path.join(dataDir, 'admin-api-key');
+  return persistentSecret(dataDir, 'admin-api-key', 'sk_admin_');
+}
+
+function railSecret(config: ReturnType<typeof loadConfig>): string {
+  return config.rail.callbackSecret ?? persistentSecret(config.dataDir, 'rail-callback-secret', 'rail_');
+}
+
+function persistentSecret(dataDir: string, name: string, prefix: string): string {
+  const file = path.join(dataDir, name);
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-  const key = `sk_admin_${randomBytes(24).toString('base64url')}`;
-  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
-  return key;
+  const secret = `${prefix}${randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
 }
 
 void main();

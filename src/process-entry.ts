@@ -11,8 +11,8 @@ import { installTemporalRuntime } from './temporal/runtime';
 export async function runRole(role: 'api' | 'worker'): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, `payments-${role}`);
-  if (!config.databaseUrl || !config.temporal.address) {
-    throw new Error(`npm run ${role} needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything locally instead)`);
+  if (!config.databaseUrl || !config.temporal.address || !config.rail.url || !config.rail.callbackSecret) {
+    throw new Error(`npm run ${role} needs DATABASE_URL, TEMPORAL_ADDRESS, RAIL_URL and RAIL_CALLBACK_SECRET (npm start runs everything locally instead)`);
   }
   installTemporalRuntime(logger);
   const app = await startApplication({
@@ -30,6 +30,8 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
     maxBodyBytes: config.maxBodyBytes,
     fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
       complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
+    payoutTiming: config.payoutTiming,
+    rail: { url: config.rail.url, callbackSecret: config.rail.callbackSecret, publicApiUrl: config.rail.publicApiUrl },
     onFatal: () => process.exit(1),
   });
   if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);

@@ -19,9 +19,11 @@ export type TransferWorkflowInput = {
   reference: string;
   /** How long a compliance hold waits for a decision before it is rejected on its own. */
   holdTtlSeconds: number;
+  /** Payouts only: how often to ask the rail when no callback came, and how long a return is accepted. */
+  payout?: { settlementCheckSeconds: number; returnWindowSeconds: number };
 };
 
-export type TransferStep = 'validating' | 'pricing' | 'screening' | 'reserving' | 'awaiting_decision' | 'posting' | 'compensating' | 'recording' | 'done';
+export type TransferStep = 'validating' | 'pricing' | 'screening' | 'reserving' | 'awaiting_decision' | 'sending' | 'awaiting_settlement' | 'return_window' | 'reversing' | 'posting' | 'compensating' | 'recording' | 'done';
 
 export type TransferOutcome = {
   transferId: string;
@@ -39,8 +41,17 @@ export type TransferProgress = {
 
 /** The workflow's registered type (its function name in workflows/transfer.ts); clients start it by this name. */
 export const TRANSFER_WORKFLOW_TYPE = 'transferWorkflow';
+export const PAYOUT_WORKFLOW_TYPE = 'payoutWorkflow';
+
+/**
+ * What the payout rail reports (through the API's /rail/events): a settlement, or a return of a
+ * settled payout by the beneficiary's bank.
+ */
+export type RailEventSignal = { event: 'settled' | 'returned'; railReference: string; reason?: string };
+export const railEventSignal = defineSignal<[RailEventSignal]>('railEvent');
 
 export const transferWorkflowId = (transferId: string): string => `transfer-${transferId}`;
+export const payoutWorkflowId = (payoutId: string): string => `payout-${payoutId}`;
 
 /** Current status and step, for ops and the API. */
 export const transferStatusQuery = defineQuery<TransferProgress>('transferStatus');

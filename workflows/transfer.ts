@@ -11,6 +11,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { TransferActivities } from '../activities';
 import {
   FAILURE_RESPONSE_CODES,
@@ -23,6 +24,7 @@ import {
 import {
   awaitTransferOutcomeUpdate,
   complianceDecisionSignal,
+  railEventSignal,
   CustomerIdSearchAttribute,
   type ComplianceDecisionSignal,
   SourceAccountIdSearchAttribute,
@@ -42,6 +44,14 @@ const activities = proxyActivities<TransferActivities>({
 
 type Compensation = { name: string; run: () => Promise<void> };
 
+// The rail is another service: retry it patiently, but not for ever; then compensate.
+const railActivities = proxyActivities<TransferActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
+});
+
+const DEFAULT_PAYOUT_TIMING = { settlementCheckSeconds: 60, returnWindowSeconds: 5 * 24 * 3600 };
+
 /** For workflows whose input predates holdTtlSeconds. */
 const DEFAULT_HOLD_TTL_SECONDS = 3 * 24 * 3600;
 
@@ -56,6 +66,20 @@ const DEFAULT_HOLD_TTL_SECONDS = 3 * 24 * 3600;
  * compensation and the outcome record always run.
  */
 export async function transferWorkflow(input: TransferWorkflowInput): Promise<TransferOutcome> {
+  return moveMoney(input, 'transfer');
+}
+
+/**
+ * A payout to a beneficiary (seed 001's pay_out): the same validate → price → screen → reserve →
+ * [held → decision] → post, to the payouts-in-transit account, then → send through the payout rail
+ * → settle on confirmation. A permanent rejection, or a return after settlement, is compensated by
+ * reversals, newest first; the payout ends `failed` or `returned`.
+ */
+export async function payoutWorkflow(input: TransferWorkflowInput): Promise<TransferOutcome> {
+  return moveMoney(input, 'payout');
+}
+
+async function moveMoney(input: TransferWorkflowInput, kind: 'transfer' | 'payout'): Promise<TransferOutcome> {
   const ref = { transferId: input.transferId };
   let status: TransferStatus = 'processing';
   let step: TransferStep = 'validating';
@@ -77,6 +101,15 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
       return;
     }
     decisionRequest ??= decision;
+  });
+  let settled = false;
+  let returnedReason: string | undefined;
+  setHandler(railEventSignal, (event) => {
+    if (event.event === 'settled') settled = true;
+    if (event.event === 'returned') {
+      settled = true; // a return implies the payout had settled
+      returnedReason ??= event.reason ?? 'returned by the beneficiary bank';
+    }
   });
   upsertSearchAttributes([
     { key: TransferStatusSearchAttribute, value: status },
@@ -133,6 +166,31 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
       step = 'posting';
       await activities.postTransfer(ref);
     });
+    if (kind === 'payout') {
+      const payout = input.payout ?? DEFAULT_PAYOUT_TIMING;
+      await CancellationScope.nonCancellable(async () => {
+        // The posting consumed the hold: from here the way back is a reversal of the posting.
+        compensations.length = 0;
+        compensations.push({ name: 'reversePayout', run: () => activities.reversePayout(ref) });
+        step = 'sending';
+        await railActivities.sendPayout(ref);
+        status = 'sent';
+        step = 'awaiting_settlement';
+        upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
+        // The rail's callback usually arrives first; without it, ask the rail now and then.
+        while (!settled) {
+          if (await condition(() => settled, `${payout.settlementCheckSeconds} seconds`)) break;
+          const seen = await railActivities.checkPayoutOnRail(ref);
+          if (seen.status === 'settled') settled = true;
+          if (seen.status === 'returned') returnedReason ??= seen.reason ?? 'returned by the beneficiary bank';
+          if (seen.status === 'returned') settled = true;
+          if (seen.status === 'rejected') {
+            throw ApplicationFailure.create({ type: TransferFailureType.RailRejected, message: `rejected by the payout rail: ${seen.reason ?? ''}`, nonRetryable: true });
+          }
+        }
+        await activities.settlePayout(ref);
+      });
+    }
     result = { status: 'completed', responseCode: ResponseCode.Success, message: RESPONSE_MESSAGES[ResponseCode.Success] };
   } catch (err) {
     result = refusalOutcome(err);
@@ -149,6 +207,24 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   step = 'done';
   outcome = { transferId: input.transferId, ...result };
   upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
+
+  if (kind === 'payout' && result.status === 'completed') {
+    // A settled payout can still come back (a closed beneficiary account, say) for a while.
+    const window = (input.payout ?? DEFAULT_PAYOUT_TIMING).returnWindowSeconds;
+    step = 'return_window';
+    if (await CancellationScope.nonCancellable(() => condition(() => returnedReason !== undefined, `${window} seconds`))) {
+      step = 'reversing';
+      const reason = returnedReason as string;
+      await CancellationScope.nonCancellable(async () => {
+        await activities.reversePayout(ref);
+        await activities.recordPayoutReturned({ ...ref, reason });
+      });
+      status = 'returned';
+      outcome = { transferId: input.transferId, status: 'returned', responseCode: ResponseCode.ContactSupport, message: `contact_support: returned by the beneficiary's bank: ${reason}` };
+      upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
+    }
+    step = 'done';
+  }
 
   // Let a waiting awaitTransferOutcome update return before the workflow closes.
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
@@ -176,9 +252,14 @@ function refusalOutcome(err: unknown): Omit<TransferOutcome, 'transferId'> {
     return { status: 'failed', responseCode: ResponseCode.ContactSupport, message: 'contact_support: cancelled by an operator' };
   }
   const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (err instanceof ActivityFailure && err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) {
+    return { status: 'failed', responseCode: ResponseCode.ContactSupport, message: `contact_support: ${err.activityType} kept failing: ${cause instanceof Error ? cause.message : ''}`.slice(0, 500) };
+  }
   if (cause instanceof ApplicationFailure && isTransferFailureType(cause.type)) {
     const responseCode = FAILURE_RESPONSE_CODES[cause.type];
-    return { status: 'declined', responseCode, message: `${RESPONSE_MESSAGES[responseCode]}: ${cause.message}` };
+    // The rail refusing a payout we had already posted is a failure (compensated), not a decline.
+    const status = cause.type === TransferFailureType.RailRejected ? 'failed' : 'declined';
+    return { status, responseCode, message: `${RESPONSE_MESSAGES[responseCode]}: ${cause.message}` };
   }
   if (cause instanceof ApplicationFailure && cause.nonRetryable) {
     return {

@@ -10,8 +10,10 @@ import { customerRoutes } from '../customers/routes';
 import { createTransferPresenter } from '../transfers/presenter';
 import { transferRoutes } from '../transfers/routes';
 import { createTransferRecovery } from '../transfers/recovery';
-import { createTransferWorkflowGateway } from '../transfers/workflow-gateway';
+import { createTransferWorkflowGateway, type PayoutTiming } from '../transfers/workflow-gateway';
+import { beneficiaryRoutes } from '../beneficiaries/routes';
 import { complianceRoutes } from '../compliance/routes';
+import { payoutRoutes, railEventRoutes } from '../payouts/routes';
 import { fxRoutes } from '../fx/routes';
 import type { Services } from '../services';
 import { tariffRoutes } from '../tariffs/routes';
@@ -25,6 +27,9 @@ export type AppDeps = {
   transferSyncWaitMs: number;
   maxBodyBytes: number;
   complianceHoldTtlSeconds: number;
+  payoutTiming: PayoutTiming;
+  /** Shared with the payout rail, which sends it with every callback. */
+  railCallbackSecret: string;
 };
 
 /** A transfer still processing after this long without a workflow is picked up by the recovery sweep. */
@@ -35,7 +40,13 @@ const WATCHLIST_IMPORT_MAX_BYTES = 10 * 1024 * 1024;
 export function createApp(deps: AppDeps) {
   const { logger, services } = deps;
   const { db, ledger, auth, currencies, customers, accounts, transfers } = services;
-  const gateway = createTransferWorkflowGateway({ client: deps.temporal, taskQueue: deps.taskQueue, logger, holdTtlSeconds: deps.complianceHoldTtlSeconds });
+  const gateway = createTransferWorkflowGateway({
+    client: deps.temporal,
+    taskQueue: deps.taskQueue,
+    logger,
+    holdTtlSeconds: deps.complianceHoldTtlSeconds,
+    payoutTiming: deps.payoutTiming,
+  });
   const presenter = createTransferPresenter({ db, currencies });
 
   const recovery = createTransferRecovery({ db, gateway, logger, minAgeMs: RECOVERY_MIN_AGE_MS });
@@ -63,6 +74,8 @@ export function createApp(deps: AppDeps) {
     res.status(postgres && temporal ? 200 : 503).json({ status: postgres && temporal ? 'ready' : 'not_ready', postgres, temporal });
   });
 
+  app.use('/rail', express.json({ limit: '16kb', strict: true }), railEventRoutes({ db, gateway, secret: deps.railCallbackSecret }));
+
   const v1 = express.Router();
   v1.use(requireJsonBody);
   // A watch-list file (the OFAC SDN list is a few MB) is the one body allowed to be large.
@@ -74,6 +87,8 @@ export function createApp(deps: AppDeps) {
   v1.use(accountRoutes({ db, accounts, ledger }));
   v1.use(transferRoutes({ transfers, accounts, gateway, presenter, syncWaitMs: deps.transferSyncWaitMs }));
   v1.use(complianceRoutes({ db, compliance: services.compliance, gateway, presenter, currencies, syncWaitMs: deps.transferSyncWaitMs }));
+  v1.use(beneficiaryRoutes({ db, customers, currencies }));
+  v1.use(payoutRoutes({ db, transfers, gateway, presenter, syncWaitMs: deps.transferSyncWaitMs }));
   v1.use(fxRoutes(services));
   v1.use(tariffRoutes(services));
   app.use('/v1', v1);

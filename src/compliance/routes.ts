@@ -76,7 +76,8 @@ export function complianceRoutes(deps: {
       .join('accounts as sa', 'sa.id', 't.source_account_id')
       .join('customers as sc', 'sc.id', 'sa.customer_id')
       .join('accounts as da', 'da.id', 't.destination_account_id')
-      .join('customers as dc', 'dc.id', 'da.customer_id')
+      .leftJoin('customers as dc', 'dc.id', 'da.customer_id')
+      .leftJoin('beneficiaries as b', 'b.id', 't.beneficiary_id')
       .whereNotNull('t.held_at')
       .orderBy('t.held_at', 'asc')
       .limit(query.limit)
@@ -89,7 +90,7 @@ export function complianceRoutes(deps: {
         'd.reason as decision_reason',
         'd.decided_at',
         'sc.name as source_holder',
-        'dc.name as destination_holder',
+        db.raw('coalesce(dc.name, b.name) AS destination_holder'),
         db.raw('extract(epoch FROM now() - t.held_at)::bigint AS age_seconds'),
       );
     if (query.status === 'pending') q.where('t.status', 'held').whereNull('d.id');
@@ -97,7 +98,8 @@ export function complianceRoutes(deps: {
     const rows = (await q) as Array<TransferRow & Record<string, unknown>>;
     const data = await Promise.all(
       rows.map(async (r) => ({
-        subject_type: 'transfer',
+        subject_type: r.kind,
+        ...(r.kind === 'payout' ? { beneficiary_id: r.beneficiary_id } : {}),
         id: r.id,
         ref_id: r.ref_id,
         status: r.status,
@@ -124,12 +126,12 @@ export function complianceRoutes(deps: {
    * not decide on it (maker-checker); only a held transfer can be decided, once. Every attempt,
    * accepted or refused, is audited.
    */
-  for (const decision of ['release', 'reject'] as const) {
-    router.post(`/transfers/:id/${decision}`, requireRole('compliance'), async (req, res) => {
+  for (const [collection, kind] of [['transfers', 'transfer'], ['payouts', 'payout']] as const) for (const decision of ['release', 'reject'] as const) {
+    router.post(`/${collection}/:id/${decision}`, requireRole('compliance'), async (req, res) => {
       const principal = principalOf(req);
       const id = pathId(req.params.id);
-      const t = await db('transfers').where({ id }).first<TransferRow | undefined>();
-      if (!t) throw ApiError.of(ApiErrorCode.NotFound, 'No transfer with this id.');
+      const t = await db('transfers').where({ id, kind }).first<TransferRow | undefined>();
+      if (!t) throw ApiError.of(ApiErrorCode.NotFound, `No ${kind} with this id.`);
       const { reason } = parseInput(Decision, req.body);
       const reviewer = `key:${principal.keyId}`;
       const audit = (outcome: string) =>
@@ -146,16 +148,16 @@ export function complianceRoutes(deps: {
         });
       if (t.created_by_key_id === principal.keyId) {
         await audit('refused: maker_checker');
-        throw ApiError.of(ApiErrorCode.MakerChecker, 'The key that created this transfer cannot decide on it.');
+        throw ApiError.of(ApiErrorCode.MakerChecker, `The key that created this ${kind} cannot decide on it.`);
       }
       if (t.status !== 'held') {
         await audit('refused: not_held');
-        throw ApiError.of(ApiErrorCode.NotHeld, `This transfer is ${t.status}, not held for compliance.`);
+        throw ApiError.of(ApiErrorCode.NotHeld, `This ${kind} is ${t.status}, not held for compliance.`);
       }
       const recorded = await compliance.recordDecision({ subjectType: 'transfer', subjectId: id, decision, reviewer, reviewerKeyId: principal.keyId, reason });
       if (!recorded.recorded) {
         await audit('refused: already_decided');
-        throw ApiError.of(ApiErrorCode.AlreadyDecided, `This transfer was already decided (${recorded.decision.decision}).`);
+        throw ApiError.of(ApiErrorCode.AlreadyDecided, `This ${kind} was already decided (${recorded.decision.decision}).`);
       }
       await audit('accepted');
       await deps.gateway.sendDecision(t, { decision, reviewer, reason, reviewerKeyId: principal.keyId });

@@ -70,6 +70,10 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
     for (const [role, p] of [['source_holder', source], ['destination_holder', destination]] as const) {
       if (p) parties.push({ role, name: p.name, country: p.country.trim(), accountStatus: p.account_status, holderStatus: p.customer_status });
     }
+    if (t.beneficiary_id) {
+      const b = await db('beneficiaries').where({ id: t.beneficiary_id }).first<{ name: string; country: string; status: string }>();
+      if (b) parties.push({ role: 'beneficiary', name: b.name, country: b.country.trim() });
+    }
     const sourceCurrency = t.source_currency.trim();
     const amount = t.source_amount as string;
 

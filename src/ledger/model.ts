@@ -31,7 +31,7 @@ export type HoldRow = {
 export type LedgerTransactionRow = {
   id: string;
   idempotency_key: string;
-  kind: 'deposit' | 'transfer';
+  kind: 'deposit' | 'transfer' | 'payout' | 'payout_settlement' | 'payout_reversal';
   transfer_id: string | null;
   reference: string | null;
   description: string | null;

@@ -14,7 +14,7 @@ import type {
 } from './model';
 
 /** What each currency's system accounts are for (see the migrations). */
-export type SystemPurpose = 'funding' | 'fee_revenue' | 'spread_revenue' | 'fx_position';
+export type SystemPurpose = 'funding' | 'fee_revenue' | 'spread_revenue' | 'fx_position' | 'payouts_in_transit';
 
 export type LedgerDeps = { db: Db; newId?: () => string };
 
@@ -267,6 +267,22 @@ export function createLedgerService(deps: LedgerDeps) {
     }
   }
 
+  /**
+   * Undoes a posted ledger transaction with a new one whose entries are its exact opposites
+   * (nothing is edited in place). Repeating it with the same key returns the first reversal.
+   */
+  async function reverseTransaction(input: { originalId: string; idempotencyKey: string; kind: PostTransactionInput['kind']; transferId?: string; description: string }): Promise<PostedTransaction> {
+    const original = (await db('ledger_entries').where({ transaction_id: input.originalId }).orderBy('seq')) as LedgerEntryRow[];
+    if (original.length === 0) throw new LedgerError(LedgerErrorCode.Unbalanced, `Ledger transaction ${input.originalId} has no entries`);
+    return postTransaction({
+      idempotencyKey: input.idempotencyKey,
+      kind: input.kind,
+      transferId: input.transferId,
+      description: input.description,
+      legs: original.map((e) => ({ accountId: e.account_id, currency: e.currency.trim(), amount: new Money(e.amount).neg().toString(), description: input.description })),
+    });
+  }
+
   /** Moves money from the currency's funding (omnibus) account into a customer account. */
   async function deposit(input: {
     accountId: string;
@@ -302,7 +318,7 @@ export function createLedgerService(deps: LedgerDeps) {
     return { entries: page, nextCursor: rows.length > opts.limit ? (page[page.length - 1]?.seq ?? null) : null };
   }
 
-  return { getAccount, getSystemAccount, findTransaction, reserve, voidHold, postTransaction, deposit, listEntries };
+  return { getAccount, getSystemAccount, findTransaction, reserve, voidHold, postTransaction, reverseTransaction, deposit, listEntries };
 }
 
 export type LedgerService = ReturnType<typeof createLedgerService>;

@@ -24,7 +24,7 @@ export type TransferRow = {
   response_code: ResponseCode | null;
   message: string | null;
   workflow_id: string;
-  operation_type: 'account_to_account' | 'account_to_account_fx';
+  operation_type: 'account_to_account' | 'account_to_account_fx' | 'payout';
   client_fx_rate: string | null;
   override_fees: FeeOverrides | null;
   quote_id: string | null;
@@ -36,6 +36,13 @@ export type TransferRow = {
   calculated_fees: Record<string, FeeLine> | null;
   priced_at: Date | null;
   screening_id: string | null;
+  kind: 'transfer' | 'payout';
+  beneficiary_id: string | null;
+  rail_reference: string | null;
+  sent_at: Date | null;
+  settled_at: Date | null;
+  settlement_transaction_id: string | null;
+  reversal_transaction_id: string | null;
   held_at: Date | null;
   hold_expires_at: Date | null;
   hold_id: string | null;

@@ -21,8 +21,8 @@ export const RESPONSE_MESSAGES: Record<ResponseCode, string> = {
   '651': 'compliance_firewall',
 };
 
-export type TransferStatus = 'processing' | 'held' | 'completed' | 'declined' | 'failed';
-export const TERMINAL_STATUSES: readonly TransferStatus[] = ['completed', 'declined', 'failed'];
+export type TransferStatus = 'processing' | 'held' | 'sent' | 'completed' | 'declined' | 'failed' | 'returned';
+export const TERMINAL_STATUSES: readonly TransferStatus[] = ['completed', 'declined', 'failed', 'returned'];
 
 /**
  * Why a transfer was refused: the `type` of the non-retryable ApplicationFailure an activity throws.
@@ -41,6 +41,8 @@ export enum TransferFailureType {
   AmountTooLarge = 'AmountTooLarge',
   ComplianceDeclined = 'ComplianceDeclined',
   ComplianceRejected = 'ComplianceRejected',
+  BeneficiaryNotActive = 'BeneficiaryNotActive',
+  RailRejected = 'RailRejected',
 }
 
 export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> = {
@@ -56,6 +58,8 @@ export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> =
   [TransferFailureType.AmountTooLarge]: ResponseCode.Declined,
   [TransferFailureType.ComplianceDeclined]: ResponseCode.ComplianceFirewall,
   [TransferFailureType.ComplianceRejected]: ResponseCode.ComplianceFirewall,
+  [TransferFailureType.BeneficiaryNotActive]: ResponseCode.Declined,
+  [TransferFailureType.RailRejected]: ResponseCode.Declined,
 };
 
 export const isTransferFailureType = (type: unknown): type is TransferFailureType =>

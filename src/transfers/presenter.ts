@@ -37,6 +37,7 @@ export function createTransferPresenter(deps: { db: Db; currencies: CurrencyServ
         };
         return {
           id: t.id,
+          kind: t.kind,
           ref_id: t.ref_id,
           status: t.status,
           response_code: t.response_code,
@@ -57,6 +58,9 @@ export function createTransferPresenter(deps: { db: Db; currencies: CurrencyServ
           metadata: t.metadata,
           source_entry: entryOn(t.source_account_id, sourceUnits),
           destination_entry: entryOn(t.destination_account_id, targetUnits),
+          ...(t.kind === 'payout'
+            ? { beneficiary_id: t.beneficiary_id, rail_reference: t.rail_reference, sent_at: t.sent_at, settled_at: t.settled_at }
+            : {}),
           workflow_id: t.workflow_id,
           created_at: t.created_at,
           completed_at: t.completed_at,

@@ -48,6 +48,26 @@ export function createTransferRepository(db: Db) {
     await db('transfers').where({ id, status: 'held' }).update({ status: 'processing', response_code: null, message: null, updated_at: db.fn.now() });
   }
 
+  /** A payout accepted by the rail: on its way, not settled yet. */
+  async function markSent(id: string, railReference: string): Promise<void> {
+    await db('transfers').where({ id, status: 'processing' }).update({ status: 'sent', rail_reference: railReference, sent_at: db.fn.now(), updated_at: db.fn.now() });
+  }
+
+  async function linkSettlement(id: string, ledgerTransactionId: string): Promise<void> {
+    await db('transfers').where({ id }).update({ settlement_transaction_id: ledgerTransactionId, settled_at: db.fn.now(), updated_at: db.fn.now() });
+  }
+
+  async function linkReversal(id: string, ledgerTransactionId: string): Promise<void> {
+    await db('transfers').where({ id }).update({ reversal_transaction_id: ledgerTransactionId, updated_at: db.fn.now() });
+  }
+
+  /** completed → returned: the beneficiary's bank sent a settled payout back and it was reversed. */
+  async function markReturned(id: string, message: string): Promise<void> {
+    await db('transfers')
+      .where({ id, status: 'completed' })
+      .update({ status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500), updated_at: db.fn.now() });
+  }
+
   /** Records the price once: a retried pricing step keeps (and returns) the first price. */
   async function recordPrice(id: string, price: PriceRecord): Promise<TransferRow> {
     const [priced] = await db('transfers')
@@ -66,7 +86,7 @@ export function createTransferRepository(db: Db) {
     return db.transaction(async (trx) => {
       const row = await trx('transfers').where({ id }).forNoKeyUpdate().first<TransferRow | undefined>();
       if (!row) throw new Error(`Transfer ${id} not found`);
-      if (row.status !== 'processing' && row.status !== 'held') return row;
+      if (row.status !== 'processing' && row.status !== 'held' && row.status !== 'sent') return row;
       const [updated] = await trx('transfers')
         .where({ id })
         .update({
@@ -81,7 +101,7 @@ export function createTransferRepository(db: Db) {
     });
   }
 
-  return { get, mustGet, linkHold, linkLedgerTransaction, recordPrice, hold, resume, recordOutcome };
+  return { get, mustGet, linkHold, linkLedgerTransaction, recordPrice, hold, resume, markSent, linkSettlement, linkReversal, markReturned, recordOutcome };
 }
 
 export type TransferRepository = ReturnType<typeof createTransferRepository>;

@@ -32,7 +32,7 @@ const CreateTransfer = z.strictObject({
 const ListTransfers = z.strictObject({
   ...PageQuery,
   account_id: Uuid.optional(),
-  status: z.enum(['processing', 'held', 'completed', 'declined', 'failed']).optional(),
+  status: z.enum(['processing', 'held', 'sent', 'completed', 'declined', 'failed', 'returned']).optional(),
 });
 /** A real instant (no month 13, no Feb 30): anything else would reach Postgres's timestamptz cast and fail there. */
 const isRealInstant = (s: string) => {
@@ -84,7 +84,7 @@ export function transferRoutes(deps: {
 
   router.get('/transfers/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const transfer = await transfers.getVisible(principalOf(req), pathId(req.params.id));
-    if (!transfer) throw ApiError.of(ApiErrorCode.NotFound, 'No transfer with this id.');
+    if (!transfer || transfer.kind !== 'transfer') throw ApiError.of(ApiErrorCode.NotFound, 'No transfer with this id.');
     res.json(await presenter.present(transfer, principalOf(req)));
   });
 
@@ -93,7 +93,7 @@ export function transferRoutes(deps: {
     const query = parseInput(ListTransfers, req.query);
     if (query.account_id) await deps.accounts.mustGetVisible(principal, query.account_id);
     const after = decodeCursor(query.cursor, ListCursor);
-    const page = await transfers.list(principal, { accountId: query.account_id, status: query.status, limit: query.limit, after });
+    const page = await transfers.list(principal, { kind: 'transfer', accountId: query.account_id, status: query.status, limit: query.limit, after });
     res.json({
       data: await presenter.presentMany(page.transfers, principal),
       next_cursor: page.next ? encodeCursor(page.next) : null,

@@ -7,7 +7,8 @@ import { requestHash } from '../api/idempotency';
 import { principalScope, type Principal } from '../auth/service';
 import type { AccountService } from '../accounts/service';
 import type { LedgerService } from '../ledger/service';
-import { transferWorkflowId, type TransferWorkflowInput } from '../../workflows/transfer-definitions';
+import { payoutWorkflowId, transferWorkflowId, type TransferWorkflowInput } from '../../workflows/transfer-definitions';
+import type { AccountWithCurrency } from '../ledger/model';
 import { priceColumns, type TransferRow } from './model';
 import type { TransferStatus } from './outcomes';
 import type { QuoteService } from '../fx/quotes';
@@ -25,7 +26,16 @@ export type CreateTransferInput = PriceFields & {
   quote_id?: string;
 };
 
-export type TransferListFilter = { accountId?: string; status?: TransferStatus; limit: number; after?: { created_at: string; id: string } };
+export type CreatePayoutInput = PriceFields & {
+  source_account_id: string;
+  beneficiary_id: string;
+  reference: string;
+  description?: string;
+  external_id?: string;
+  metadata?: Record<string, string>;
+};
+
+export type TransferListFilter = { kind?: 'transfer' | 'payout'; accountId?: string; status?: TransferStatus; limit: number; after?: { created_at: string; id: string } };
 
 /** Human-readable reference like seed 004's refId ("WTCXC0VJV0"): no 0/O or 1/I to misread. */
 const REF_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -83,26 +93,8 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
       throw ApiError.of(ApiErrorCode.AccountNotFound, 'No destination account with this id.', '#/destination_account_id');
     }
     const units = { source: { code: source.currency.trim(), minorUnits: source.minor_units }, target: { code: destination.currency.trim(), minorUnits: destination.minor_units } };
-
-    const id = randomUUID();
-    const row: Record<string, unknown> = {
-      id,
-      customer_id: source.customer_id,
-      created_by_key_id: principal.keyId,
-      idempotency_scope: idempotencyScope(principal),
-      idempotency_key: idempotencyKey,
-      request_hash: hash,
-      source_account_id: source.id,
-      destination_account_id: destination.id,
-      source_currency: units.source.code,
-      target_currency: units.target.code,
-      operation_type: defaultOperation(units.source.code, units.target.code),
-      reference: input.reference,
-      description: input.description ?? null,
-      external_id: input.external_id ?? null,
-      metadata: JSON.stringify(input.metadata ?? {}),
-      workflow_id: transferWorkflowId(id),
-    };
+    const row = newRow(principal, idempotencyKey, hash, source, destination, input, { kind: 'transfer', operation_type: defaultOperation(units.source.code, units.target.code) });
+    const id = row.id as string;
     if (input.quote_id === undefined) {
       // Priced by the workflow; here only the request is checked and kept.
       const request = buildPricingRequest(principal, units, input);
@@ -128,6 +120,63 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
       }
       return row;
     });
+  }
+
+  /** The columns every new transfer or payout starts with, in `processing`. */
+  function newRow(
+    principal: Principal,
+    idempotencyKey: string,
+    hash: string,
+    source: AccountWithCurrency,
+    destination: AccountWithCurrency,
+    input: Pick<CreateTransferInput, 'reference' | 'description' | 'external_id' | 'metadata'>,
+    extra: { kind: 'transfer' | 'payout'; operation_type: string; beneficiary_id?: string },
+  ): Record<string, unknown> {
+    const id = randomUUID();
+    return {
+      id,
+      customer_id: source.customer_id,
+      created_by_key_id: principal.keyId,
+      idempotency_scope: idempotencyScope(principal),
+      idempotency_key: idempotencyKey,
+      request_hash: hash,
+      source_account_id: source.id,
+      destination_account_id: destination.id,
+      source_currency: source.currency.trim(),
+      target_currency: destination.currency.trim(),
+      reference: input.reference,
+      description: input.description ?? null,
+      external_id: input.external_id ?? null,
+      metadata: JSON.stringify(input.metadata ?? {}),
+      workflow_id: extra.kind === 'payout' ? payoutWorkflowId(id) : transferWorkflowId(id),
+      ...extra,
+    };
+  }
+
+  /**
+   * Records a payout (seed 001's pay_out) in `processing`: a transfer from the source account to the
+   * payouts-in-transit account of the beneficiary's currency, priced with the `payout` tariff.
+   */
+  async function createPayout(principal: Principal, idempotencyKey: string, input: CreatePayoutInput): Promise<{ transfer: TransferRow; replayed: boolean }> {
+    const hash = requestHash({ ...input, kind: 'payout' });
+    const earlier = await findByIdempotencyKey(principal, idempotencyKey);
+    if (earlier) return { transfer: replayOrConflict(earlier, hash), replayed: true };
+
+    const source = await accounts.getVisible(principal, input.source_account_id);
+    if (!source) throw ApiError.of(ApiErrorCode.AccountNotFound, 'No source account with this id.', '#/source_account_id');
+    const beneficiary = await db('beneficiaries').where({ id: input.beneficiary_id }).first<{ id: string; customer_id: string; currency: string } | undefined>();
+    if (!beneficiary || beneficiary.customer_id !== source.customer_id) {
+      throw ApiError.of(ApiErrorCode.BeneficiaryNotFound, "No beneficiary with this id for the source account's holder.", '#/beneficiary_id');
+    }
+    const inTransit = await deps.ledger.getSystemAccount('payouts_in_transit', beneficiary.currency.trim());
+    const destination = (await deps.ledger.getAccount(inTransit.id)) as AccountWithCurrency;
+    const units = { source: { code: source.currency.trim(), minorUnits: source.minor_units }, target: { code: destination.currency.trim(), minorUnits: destination.minor_units } };
+    const request = buildPricingRequest(principal, { ...units, operation: 'payout' }, input);
+    const row = newRow(principal, idempotencyKey, hash, source, destination, input, { kind: 'payout', operation_type: 'payout', beneficiary_id: beneficiary.id });
+    row[request.given.side === 'source' ? 'source_amount' : 'target_amount'] = request.given.amount;
+    row.client_fx_rate = request.clientRate ?? null;
+    row.override_fees = request.overrides ? JSON.stringify(request.overrides) : null;
+    return insertOnce(principal, idempotencyKey, hash, async () => row);
   }
 
   /**
@@ -223,6 +272,7 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
       q.where((w) => w.where('source_account_id', accountId).orWhere('destination_account_id', accountId));
     }
     if (filter.status) q.where('status', filter.status);
+    if (filter.kind) q.where('kind', filter.kind);
     if (filter.after) q.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [filter.after.created_at, filter.after.id]);
     const rows = (await q.limit(filter.limit + 1)) as Array<TransferRow & { cursor_created_at: string }>;
     const page = rows.slice(0, filter.limit);
@@ -233,7 +283,7 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     };
   }
 
-  return { create, reload, getVisible, list };
+  return { create, createPayout, reload, getVisible, list };
 }
 
 export type TransferService = ReturnType<typeof createTransferService>;

@@ -4,8 +4,11 @@ import type { transferWorkflow } from '../../workflows/transfer';
 import {
   awaitTransferOutcomeUpdate,
   complianceDecisionSignal,
+  PAYOUT_WORKFLOW_TYPE,
+  railEventSignal,
   TRANSFER_WORKFLOW_TYPE,
   type ComplianceDecisionSignal,
+  type RailEventSignal,
 } from '../../workflows/transfer-definitions';
 import { toWorkflowInput } from './service';
 import type { TransferRow } from './model';
@@ -18,13 +21,18 @@ export type WaitResult = 'outcome' | 'timeout';
  * `awaitTransferOutcome` update. Workflow ids come from transfer ids, and a closed workflow
  * is never restarted (REJECT_DUPLICATE), so a transfer runs at most one workflow.
  */
-export function createTransferWorkflowGateway(deps: { client: Client; taskQueue: string; logger: Logger; holdTtlSeconds: number }) {
+export type PayoutTiming = { settlementCheckSeconds: number; returnWindowSeconds: number };
+
+export function createTransferWorkflowGateway(deps: { client: Client; taskQueue: string; logger: Logger; holdTtlSeconds: number; payoutTiming?: PayoutTiming }) {
   const { client, taskQueue } = deps;
 
+  const workflowType = (t: TransferRow) => (t.kind === 'payout' ? PAYOUT_WORKFLOW_TYPE : TRANSFER_WORKFLOW_TYPE);
   const startOptions = (t: TransferRow) => ({
     workflowId: t.workflow_id,
     taskQueue,
-    args: [toWorkflowInput(t, deps.holdTtlSeconds)] as [ReturnType<typeof toWorkflowInput>],
+    args: [{ ...toWorkflowInput(t, deps.holdTtlSeconds), ...(t.kind === 'payout' && deps.payoutTiming ? { payout: deps.payoutTiming } : {}) }] as [
+      ReturnType<typeof toWorkflowInput>,
+    ],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
   });
@@ -35,7 +43,7 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     try {
       await client.withAbortSignal(controller.signal, () =>
         client.workflow.executeUpdateWithStart(awaitTransferOutcomeUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflow>(TRANSFER_WORKFLOW_TYPE, startOptions(t)),
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflow>(workflowType(t), startOptions(t)),
         }),
       );
       return 'outcome';
@@ -52,7 +60,7 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
 
   async function ensureStarted(t: TransferRow): Promise<void> {
     try {
-      await client.workflow.start<typeof transferWorkflow>(TRANSFER_WORKFLOW_TYPE, startOptions(t));
+      await client.workflow.start<typeof transferWorkflow>(workflowType(t), startOptions(t));
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -78,7 +86,12 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     await client.workflow.getHandle(t.workflow_id).signal(complianceDecisionSignal, decision);
   }
 
-  return { startAndAwait, ensureStarted, sendDecision, awaitResult };
+  /** Delivers the rail's settlement or return to a payout's workflow. */
+  async function sendRailEvent(t: TransferRow, event: RailEventSignal): Promise<void> {
+    await client.workflow.getHandle(t.workflow_id).signal(railEventSignal, event);
+  }
+
+  return { startAndAwait, ensureStarted, sendDecision, sendRailEvent, awaitResult };
 }
 
 export type TransferWorkflowGateway = ReturnType<typeof createTransferWorkflowGateway>;

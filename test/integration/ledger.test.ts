@@ -13,7 +13,8 @@ import { createLedgerService, type LedgerService } from '../../src/ledger/servic
 import { formatAmount, Money } from '../../src/money/money';
 import type { TransferRow } from '../../src/transfers/model';
 import { createServices } from '../../src/services';
-import { expectLedgerInvariants, openTestDb } from '../support/harness';
+import { expectLedgerInvariants, openTestDb, testRail } from '../support/harness';
+import { createHttpRail } from '../../src/rail/client';
 
 let db: Db;
 let ledger: LedgerService;
@@ -23,7 +24,7 @@ beforeAll(() => {
   db = openTestDb(20);
   ledger = createLedgerService({ db });
   const services = createServices(db, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
-  activities = createActivities({ db, ledger, transfers: services.transferRepository, pricing: services.pricing, compliance: services.compliance });
+  activities = createActivities({ db, ledger, transfers: services.transferRepository, pricing: services.pricing, compliance: services.compliance, rail: createHttpRail(testRail().url), railCallbackUrl: () => 'http://127.0.0.1:1/rail/events' });
 });
 
 afterAll(async () => {

@@ -44,10 +44,12 @@ import {
   expectLedgerInvariants,
   openTestDb,
   testLogger,
+  testRail,
   testTemporalAddress,
   uniqueTaskQueue,
   workflowBundle,
 } from '../support/harness';
+import { createHttpRail } from '../../src/rail/client';
 
 type Faults = {
   /** Activities whose FIRST attempt for this transfer runs for real (commits) and then throws. */
@@ -142,6 +144,12 @@ function wrapActivities(real: TransferActivities): TransferActivities {
       record(input.transferId, 'recordTransferOutcome');
       return real.recordTransferOutcome(input);
     },
+    // Payout steps: never reached by transfers.
+    sendPayout: real.sendPayout,
+    checkPayoutOnRail: real.checkPayoutOnRail,
+    settlePayout: real.settlePayout,
+    reversePayout: real.reversePayout,
+    recordPayoutReturned: real.recordPayoutReturned,
   };
 }
 
@@ -158,7 +166,7 @@ beforeAll(async () => {
   client = temporal.client;
   nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
   taskQueue = uniqueTaskQueue('transfer-wf');
-  const activityDeps = { db, ledger, transfers: createTransferRepository(db), pricing, compliance };
+  const activityDeps = { db, ledger, transfers: createTransferRepository(db), pricing, compliance, rail: createHttpRail(testRail().url), railCallbackUrl: () => 'http://127.0.0.1:1/rail/events' };
   worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',

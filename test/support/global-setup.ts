@@ -17,6 +17,7 @@ import { freePort } from '../../src/net';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { startRailProcess } from '../../src/rail/process';
 
 type Teardown = () => Promise<void>;
 declare global {
@@ -41,6 +42,13 @@ export default async function globalSetup(): Promise<void> {
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const bundlePath = path.join(workDir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);
+
+  // The simulated payout rail, a process of its own, as in production a bank is.
+  const railSecret = `rail_test_${randomBytes(12).toString('hex')}`;
+  const rail = await startRailProcess({ callbackSecret: railSecret, log: (line) => console.error(`[rail] ${line}`) });
+  teardown.push(rail.stop);
+  process.env.TEST_RAIL_URL = rail.url;
+  process.env.TEST_RAIL_SECRET = railSecret;
 
   process.env.TEST_DATABASE_URL = databaseUrl;
   process.env.TEST_TEMPORAL_ADDRESS = temporalAddress;

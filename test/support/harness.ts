@@ -15,6 +15,7 @@ function required(name: string): string {
 export const testDatabaseUrl = () => required('TEST_DATABASE_URL');
 export const testTemporalAddress = () => required('TEST_TEMPORAL_ADDRESS');
 export const workflowBundle = () => ({ codePath: required('TEST_WORKFLOW_BUNDLE') });
+export const testRail = () => ({ url: required('TEST_RAIL_URL'), callbackSecret: required('TEST_RAIL_SECRET') });
 export const uniqueTaskQueue = (name: string) => `test-${name}-${randomUUID().slice(0, 8)}`;
 
 export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -44,6 +45,9 @@ export async function startTestApplication(overrides: Partial<ApplicationOptions
     maxBodyBytes: 65_536,
     fx: { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 },
     complianceHoldTtlSeconds: 3600,
+    // Short enough for a test to see a late return; long enough to settle first.
+    payoutTiming: { settlementCheckSeconds: 2, returnWindowSeconds: 10 },
+    rail: testRail(),
     workflowBundle: workflowBundle(),
     ...overrides,
   });

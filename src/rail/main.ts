@@ -1,0 +1,15 @@
+/** The simulated rail as its own process: `PORT=4100 RAIL_CALLBACK_SECRET=... tsx src/rail/main.ts`. */
+import { createRailApp } from './server';
+
+const secret = process.env.RAIL_CALLBACK_SECRET;
+if (!secret || secret.length < 16) {
+  console.error('RAIL_CALLBACK_SECRET (16+ characters) is required');
+  process.exit(1);
+}
+const app = createRailApp({ callbackSecret: secret, log: (m) => console.error(m) });
+const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  const address = server.address();
+  // The parent process reads this line to learn the port.
+  console.log(`rail listening on ${typeof address === 'object' && address ? address.port : ''}`);
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));

@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { stopChild } from '../temporal/dev-server';
+
+export type RailProcess = { url: string; stop: () => Promise<void> };
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** Runs the simulated payout rail (src/rail/main.ts) as its own process on a free port. */
+export async function startRailProcess(opts: { callbackSecret: string; port?: number; log?: (line: string) => void }): Promise<RailProcess> {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(ROOT, 'src/rail/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(opts.port ?? 0), RAIL_CALLBACK_SECRET: opts.callbackSecret },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = opts.log ?? (() => undefined);
+  child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString().trimEnd()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the payout rail did not start within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`the payout rail exited during start-up (code ${code})`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const match = /rail listening on (\d+)/.exec(chunk.toString());
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number.parseInt(match[1] as string, 10));
+      }
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
+}
