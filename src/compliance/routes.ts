@@ -126,7 +126,8 @@ export function complianceRoutes(deps: {
    * not decide on it (maker-checker); only a held transfer can be decided, once. Every attempt,
    * accepted or refused, is audited.
    */
-  for (const [collection, kind] of [['transfers', 'transfer'], ['payouts', 'payout']] as const) for (const decision of ['release', 'reject'] as const) {
+  const decisionRoutes = [['transfers', 'transfer'], ['payouts', 'payout']] as const;
+  for (const [collection, kind] of decisionRoutes) for (const decision of ['release', 'reject'] as const) {
     router.post(`/${collection}/:id/${decision}`, requireRole('compliance'), async (req, res) => {
       const principal = principalOf(req);
       const id = pathId(req.params.id);

@@ -7,7 +7,8 @@ if (!secret || secret.length < 16) {
   process.exit(1);
 }
 const app = createRailApp({ callbackSecret: secret, log: (m) => console.error(m) });
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+// Loopback by default; docker-compose sets RAIL_HOST=0.0.0.0 so the worker's container can reach it.
+const server = app.listen(Number(process.env.PORT ?? 0), process.env.RAIL_HOST ?? '127.0.0.1', () => {
   const address = server.address();
   // The parent process reads this line to learn the port.
   console.log(`rail listening on ${typeof address === 'object' && address ? address.port : ''}`);
