@@ -26,20 +26,26 @@ async function main() {
   installTemporalRuntime(logger);
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
+  let shutdownStarted = false;
   const shutdown = async (code: number) => {
-    if (stopping) return;
+    if (shutdownStarted) return;
+    shutdownStarted = true;
     stopping = true;
     // A stop step that hangs must not keep the process alive for ever.
     setTimeout(() => process.exit(code || 1), SHUTDOWN_DEADLINE_MS).unref();
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
     process.exit(code);
   };
+  let firstSignalAt = 0;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (stopping) {
+      // A terminal's Ctrl-C reaches us twice (directly, and relayed by npm/tsx): only a later one forces.
+      if (stopping && Date.now() - firstSignalAt > 2000) {
         logger.warn(`${signal} again: exiting now`);
         process.exit(130);
       }
+      if (stopping) return;
+      firstSignalAt = Date.now();
       logger.info(`${signal}: stopping (again to force)`);
       void shutdown(0);
     });

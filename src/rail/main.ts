@@ -13,4 +13,11 @@ const server = app.listen(Number(process.env.PORT ?? 0), process.env.RAIL_HOST ?
   // The parent process reads this line to learn the port.
   console.log(`rail listening on ${typeof address === 'object' && address ? address.port : ''}`);
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));
+// Keep-alive connections would hold server.close() open: drop them, and do not wait for ever.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 2000).unref();
+  });
+}

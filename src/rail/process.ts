@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { stopChild } from '../temporal/dev-server';
+import { stopChild, stopWithParent } from '../temporal/dev-server';
 
 export type RailProcess = { url: string; stop: () => Promise<void> };
 
@@ -13,6 +13,7 @@ export async function startRailProcess(opts: { callbackSecret: string; port?: nu
     env: { ...process.env, PORT: String(opts.port ?? 0), RAIL_CALLBACK_SECRET: opts.callbackSecret },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stopWithParent(child);
   const log = opts.log ?? (() => undefined);
   child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString().trimEnd()));
   const port = await new Promise<number>((resolve, reject) => {

@@ -41,6 +41,7 @@ export async function startDevServer(opts: {
     ...searchAttributeFlags(),
   ];
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  stopWithParent(child);
   opts.onSpawn?.(() => stopChild(child));
   const log = opts.log ?? (() => undefined);
   let output = '';
@@ -81,6 +82,15 @@ async function waitUntilReady(child: ChildProcess, address: string, namespace: s
   }
   await stopChild(child);
   throw new Error(`Temporal dev server did not become ready on ${address}:\n${output()}`);
+}
+
+/** If this process exits before stopping the child (killed, or forced by a second Ctrl-C), the child is asked to stop too. */
+export function stopWithParent(child: ChildProcess): void {
+  const onExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', onExit);
+  child.once('exit', () => process.removeListener('exit', onExit));
 }
 
 export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {

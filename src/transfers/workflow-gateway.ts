@@ -7,6 +7,7 @@ import {
   PAYOUT_WORKFLOW_TYPE,
   railEventSignal,
   TRANSFER_WORKFLOW_TYPE,
+  transferStatusQuery,
   type ComplianceDecisionSignal,
   type RailEventSignal,
 } from '../../workflows/transfer-definitions';
@@ -66,12 +67,23 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     }
   }
 
-  /** Waits up to `waitMs` for the workflow to finish (its outcome is then recorded on the transfer). */
+  /**
+   * Waits up to `waitMs` for the transfer's outcome (it is then recorded on the transfer). A
+   * transfer's workflow ends with it; a payout's stays open through its return window, so for a
+   * payout the outcome is asked for until it is there.
+   */
   async function awaitResult(t: TransferRow, waitMs: number): Promise<WaitResult> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), waitMs);
+    const handle = client.workflow.getHandle(t.workflow_id);
     try {
-      await client.withAbortSignal(controller.signal, () => client.workflow.getHandle(t.workflow_id).result());
+      await client.withAbortSignal(controller.signal, async () => {
+        if (t.kind !== 'payout') return handle.result();
+        while ((await handle.query(transferStatusQuery)).outcome === null) {
+          if (controller.signal.aborted) throw new Error('aborted');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      });
       return 'outcome';
     } catch (err) {
       if (controller.signal.aborted) return 'timeout';
