@@ -172,7 +172,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!t.hold_id) throw new Error(`Transfer ${transferId} has no hold to post`);
     const posted = await ledger.postTransaction({
       idempotencyKey: ledgerKey(transferId, 'post'),
-      kind: 'transfer',
+      kind: t.kind === 'payout' ? 'payout' : 'transfer',
       transferId,
       reference: t.reference,
       description: t.description ?? t.reference,

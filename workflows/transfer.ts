@@ -86,13 +86,14 @@ async function moveMoney(input: TransferWorkflowInput, kind: 'transfer' | 'payou
   let outcome: TransferOutcome | null = null;
 
   setHandler(transferStatusQuery, () => progress());
-  const progress = () => ({ transferId: input.transferId, status, step, outcome });
-  setHandler(awaitTransferOutcomeUpdate, async () => {
-    await condition(() => outcome !== null || status === 'held');
-    return progress();
-  });
   // A decision can arrive before the workflow waits for it (it is kept) or twice (the first counts).
   let decisionRequest: ComplianceDecisionSignal | undefined;
+  const progress = () => ({ transferId: input.transferId, status, step, outcome });
+  setHandler(awaitTransferOutcomeUpdate, async () => {
+    // Held counts as an answer only while no decision has arrived; after one, wait for the outcome.
+    await condition(() => outcome !== null || (status === 'held' && decisionRequest === undefined));
+    return progress();
+  });
   setHandler(complianceDecisionSignal, (decision) => {
     // Signals typed by hand (CLI/UI) are not checked by anyone else: a malformed one is ignored, not
     // kept as the first decision (recording it would fail the transfer with contact_support).

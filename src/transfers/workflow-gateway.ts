@@ -7,7 +7,6 @@ import {
   PAYOUT_WORKFLOW_TYPE,
   railEventSignal,
   TRANSFER_WORKFLOW_TYPE,
-  transferStatusQuery,
   type ComplianceDecisionSignal,
   type RailEventSignal,
 } from '../../workflows/transfer-definitions';
@@ -75,15 +74,10 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
   async function awaitResult(t: TransferRow, waitMs: number): Promise<WaitResult> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), waitMs);
-    const handle = client.workflow.getHandle(t.workflow_id);
     try {
-      await client.withAbortSignal(controller.signal, async () => {
-        if (t.kind !== 'payout') return handle.result();
-        while ((await handle.query(transferStatusQuery)).outcome === null) {
-          if (controller.signal.aborted) throw new Error('aborted');
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      });
+      // The same update as at creation: it answers once the outcome is recorded (a payout's workflow
+      // then stays open for its return window, so waiting for the workflow's result would not do).
+      await client.withAbortSignal(controller.signal, () => client.workflow.getHandle(t.workflow_id).executeUpdate(awaitTransferOutcomeUpdate));
       return 'outcome';
     } catch (err) {
       if (controller.signal.aborted) return 'timeout';
