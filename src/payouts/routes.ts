@@ -11,6 +11,7 @@ import type { TransferRow } from '../transfers/model';
 import type { TransferPresenter } from '../transfers/presenter';
 import type { TransferService } from '../transfers/service';
 import type { TransferWorkflowGateway } from '../transfers/workflow-gateway';
+import { startAndRespond } from '../transfers/routes';
 
 const CreatePayout = z.strictObject({
   source_account_id: Uuid,
@@ -40,26 +41,14 @@ export function payoutRoutes(deps: {
   presenter: TransferPresenter;
   syncWaitMs: number;
 }): Router {
-  const { transfers, gateway, presenter } = deps;
+  const { transfers, presenter } = deps;
   const router = Router();
 
   router.post('/payouts', requireRole('admin', 'client'), async (req, res) => {
     const principal = principalOf(req);
     const key = idempotencyKeyOf(req, true);
     const input = parseInput(CreatePayout, req.body);
-    const { transfer, replayed } = await transfers.createPayout(principal, key, input);
-    if (transfer.status === 'processing' || transfer.status === 'sent') {
-      try {
-        await gateway.startAndAwait(transfer, deps.syncWaitMs);
-      } catch (err) {
-        req.log.error({ err, payoutId: transfer.id }, 'could not start or reach the payout workflow');
-        throw ApiError.of(ApiErrorCode.ServiceUnavailable, 'The payout is recorded but could not be started; retry with the same Idempotency-Key.');
-      }
-    }
-    const current = await transfers.reload(transfer);
-    if (replayed) res.set('Idempotent-Replayed', 'true');
-    const open = current.status === 'processing' || current.status === 'sent';
-    res.status(open ? 202 : 201).location(`/v1/payouts/${current.id}`).json(await presenter.present(current, principal));
+    await startAndRespond(req, res, deps, await transfers.createPayout(principal, key, input));
   });
 
   router.get('/payouts/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { idempotencyKeyOf } from '../api/idempotency';
@@ -8,6 +8,7 @@ import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
 import { principalOf, requireRole } from '../auth/middleware';
 import type { AccountService } from '../accounts/service';
 import type { TransferService } from './service';
+import type { TransferRow } from './model';
 import type { TransferWorkflowGateway } from './workflow-gateway';
 import type { TransferPresenter } from './presenter';
 
@@ -44,6 +45,35 @@ const ListCursor = z.object({
   id: Uuid,
 });
 
+type MovementDeps = { transfers: TransferService; gateway: TransferWorkflowGateway; presenter: TransferPresenter; syncWaitMs: number };
+
+/** Transfer or payout still open: processing, or (payouts) sent and awaiting settlement. */
+const isOpen = (t: TransferRow) => t.status === 'processing' || t.status === 'sent';
+
+/**
+ * Starts (or attaches to) a new transfer's or payout's workflow and answers: 201 with the outcome
+ * when it is reached within the bound (a decline or a hold is an outcome, with its response code);
+ * otherwise 202 with a Location to poll.
+ */
+export async function startAndRespond(req: Request, res: Response, deps: MovementDeps, created: { transfer: TransferRow; replayed: boolean }): Promise<void> {
+  const { transfer, replayed } = created;
+  const collection = transfer.kind === 'payout' ? 'payouts' : 'transfers';
+  if (isOpen(transfer)) {
+    try {
+      await deps.gateway.startAndAwait(transfer, deps.syncWaitMs);
+    } catch (err) {
+      req.log.error({ err, id: transfer.id, kind: transfer.kind }, 'could not start or reach the workflow');
+      throw ApiError.of(ApiErrorCode.ServiceUnavailable, `The ${transfer.kind} is recorded but could not be started; retry with the same Idempotency-Key.`);
+    }
+  }
+  const current = await deps.transfers.reload(transfer);
+  if (replayed) res.set('Idempotent-Replayed', 'true');
+  res
+    .status(isOpen(current) ? 202 : 201)
+    .location(`/v1/${collection}/${current.id}`)
+    .json(await deps.presenter.present(current, principalOf(req)));
+}
+
 export function transferRoutes(deps: {
   transfers: TransferService;
   accounts: AccountService;
@@ -51,35 +81,14 @@ export function transferRoutes(deps: {
   presenter: TransferPresenter;
   syncWaitMs: number;
 }): Router {
-  const { transfers, gateway, presenter } = deps;
+  const { transfers, presenter } = deps;
   const router = Router();
 
-  /**
-   * 201 with the outcome when the workflow reaches it within the bound (a decline is an outcome,
-   * with its response code); otherwise 202 `processing` with a Location to poll.
-   */
   router.post('/transfers', requireRole('admin', 'client'), async (req, res) => {
     const principal = principalOf(req);
     const key = idempotencyKeyOf(req, true);
     const input = parseInput(CreateTransfer, req.body);
-    const { transfer, replayed } = await transfers.create(principal, key, input);
-    if (transfer.status === 'processing') {
-      try {
-        await gateway.startAndAwait(transfer, deps.syncWaitMs);
-      } catch (err) {
-        req.log.error({ err, transferId: transfer.id }, 'could not start or reach the transfer workflow');
-        throw ApiError.of(
-          ApiErrorCode.ServiceUnavailable,
-          'The transfer is recorded but could not be started; retry with the same Idempotency-Key.',
-        );
-      }
-    }
-    const current = await transfers.reload(transfer);
-    if (replayed) res.set('Idempotent-Replayed', 'true');
-    res
-      .status(current.status === 'processing' ? 202 : 201)
-      .location(`/v1/transfers/${current.id}`)
-      .json(await presenter.present(current, principal));
+    await startAndRespond(req, res, deps, await transfers.create(principal, key, input));
   });
 
   router.get('/transfers/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {
