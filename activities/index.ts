@@ -239,20 +239,23 @@ export function createActivities(deps: ActivityDeps) {
    * through the API are audited here.
    */
   async function recordComplianceDecision(input: TransferRef & { decision: 'release' | 'reject' | 'expire'; reviewer: string; reason: string; reviewerKeyId?: string | null }) {
+    // A key id typed into a CLI signal may name no key: keep the reviewer's name, drop the link.
+    const reviewerKeyId = input.reviewerKeyId && (await db('api_keys').where({ id: input.reviewerKeyId }).first('id')) ? input.reviewerKeyId : null;
+    const t = await transfers.mustGet(input.transferId);
     const { decision, recorded } = await compliance.recordDecision({
-      subjectType: 'transfer',
+      subjectType: t.kind,
       subjectId: input.transferId,
       decision: input.decision,
       reviewer: input.reviewer,
-      reviewerKeyId: input.reviewerKeyId ?? null,
+      reviewerKeyId,
       reason: input.reason,
     });
     if (recorded) {
       await compliance.audit({
         actor: input.reviewer,
-        actorKeyId: input.reviewerKeyId ?? null,
+        actorKeyId: reviewerKeyId,
         action: input.decision,
-        subjectType: 'transfer',
+        subjectType: t.kind,
         subjectId: input.transferId,
         reason: input.reason,
         outcome: 'applied',
@@ -267,9 +270,9 @@ export function createActivities(deps: ActivityDeps) {
    * Sends a posted payout through the rail. Transient failures (5xx, network) throw and are retried
    * with backoff by the workflow; a permanent rejection is a non-retryable decline to compensate.
    */
-  async function sendPayout({ transferId }: TransferRef): Promise<{ railReference: string }> {
+  async function sendPayout({ transferId, resend }: TransferRef & { resend?: boolean }): Promise<{ railReference: string }> {
     const t = await transfers.mustGet(transferId);
-    if (t.rail_reference) return { railReference: t.rail_reference };
+    if (t.rail_reference && !resend) return { railReference: t.rail_reference };
     const beneficiary = await db('beneficiaries').where({ id: t.beneficiary_id }).first<{ name: string; bank_details: Record<string, string> }>();
     const result = await rail.send({
       payoutId: t.id,
@@ -281,12 +284,16 @@ export function createActivities(deps: ActivityDeps) {
     });
     if (result.status === 'rejected') throw decline(TransferFailureType.RailRejected, `rejected by the payout rail: ${result.reason}`);
     await transfers.markSent(transferId, result.railReference);
+    if (resend) await db('transfers').where({ id: transferId }).update({ rail_reference: result.railReference });
     return { railReference: result.railReference };
   }
 
   /** The rail's view, when no callback came: settled, returned, rejected or still on its way. */
   async function checkPayoutOnRail({ transferId }: TransferRef) {
-    return rail.status(transferId);
+    const seen = await rail.status(transferId);
+    // The rail has it (our own send may have timed out before its answer): record that it is on its way.
+    if (seen.status !== 'unknown' && seen.status !== 'rejected' && seen.railReference) await transfers.markSent(transferId, seen.railReference);
+    return seen;
   }
 
   /** The rail settled it: the money leaves the bank (in transit → funding, the omnibus account). */

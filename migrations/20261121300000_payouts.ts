@@ -21,6 +21,10 @@ export async function up(knex: Knex): Promise<void> {
     );
     CREATE INDEX beneficiaries_customer_idx ON beneficiaries (customer_id, created_at DESC);
 
+    -- Which key minted a key: maker-checker must also stop an admin approving, through a compliance
+    -- key the admin minted, a payment the admin made.
+    ALTER TABLE api_keys ADD COLUMN created_by_key_id uuid REFERENCES api_keys(id);
+
     ALTER TABLE transfers DROP CONSTRAINT transfers_status_check;
     ALTER TABLE transfers DROP CONSTRAINT transfers_open_until_completed;
     ALTER TABLE transfers DROP CONSTRAINT transfers_operation_type_check;
@@ -73,6 +77,7 @@ export async function down(knex: Knex): Promise<void> {
       ADD CONSTRAINT transfers_status_check CHECK (status IN ('processing', 'held', 'completed', 'declined', 'failed')),
       ADD CONSTRAINT transfers_open_until_completed CHECK ((status IN ('processing', 'held')) = (completed_at IS NULL)),
       ADD CONSTRAINT transfers_operation_type_check CHECK (operation_type IN ('account_to_account', 'account_to_account_fx'));
+    ALTER TABLE api_keys DROP COLUMN created_by_key_id;
     DROP TABLE beneficiaries;
   `);
 }

@@ -75,7 +75,14 @@ async function main() {
 
     let railUrl = config.rail.url;
     if (!railUrl) {
-      const rail = await startRailProcess({ callbackSecret: railSecret(config), log: (line) => logger.debug({ rail: line }) });
+      const rail = await startRailProcess({
+        callbackSecret: railSecret(config),
+        log: (line) => logger.debug({ rail: line }),
+        onUnexpectedExit: (err) => {
+          logger.fatal({ err }, 'the payout rail stopped');
+          void shutdown(1);
+        },
+      });
       stops.push(rail.stop);
       railUrl = rail.url;
     }

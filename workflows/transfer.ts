@@ -174,17 +174,33 @@ async function moveMoney(input: TransferWorkflowInput, kind: 'transfer' | 'payou
         compensations.length = 0;
         compensations.push({ name: 'reversePayout', run: () => activities.reversePayout(ref) });
         step = 'sending';
-        await railActivities.sendPayout(ref);
+        try {
+          await railActivities.sendPayout(ref);
+        } catch (err) {
+          // Retries ran out, but the rail may still have taken the payment (a slow answer, say):
+          // refund only once the rail itself says it does not have it.
+          const exhausted = err instanceof ActivityFailure && err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
+          if (!settled) {
+            if (!exhausted) throw err; // a rejection: compensate
+            const seen = await activities.checkPayoutOnRail(ref);
+            if (seen.status === 'unknown' || seen.status === 'rejected') throw err;
+          }
+        }
         status = 'sent';
         step = 'awaiting_settlement';
         upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
-        // The rail's callback usually arrives first; without it, ask the rail now and then.
+        // The rail's callback usually arrives first; without it, ask the rail now and then
+        // (patiently: once the rail has the payment, only the rail can say it failed).
         while (!settled) {
           if (await condition(() => settled, `${payout.settlementCheckSeconds} seconds`)) break;
-          const seen = await railActivities.checkPayoutOnRail(ref);
+          const seen = await activities.checkPayoutOnRail(ref);
           if (seen.status === 'settled') settled = true;
-          if (seen.status === 'returned') returnedReason ??= seen.reason ?? 'returned by the beneficiary bank';
-          if (seen.status === 'returned') settled = true;
+          if (seen.status === 'returned') {
+            returnedReason ??= seen.reason ?? 'returned by the beneficiary bank';
+            settled = true;
+          }
+          // The rail lost the payment (a restart): it is idempotent on the payout id, so send it again.
+          if (seen.status === 'unknown') await railActivities.sendPayout({ ...ref, resend: true });
           if (seen.status === 'rejected') {
             throw ApplicationFailure.create({ type: TransferFailureType.RailRejected, message: `rejected by the payout rail: ${seen.reason ?? ''}`, nonRetryable: true });
           }
@@ -198,7 +214,16 @@ async function moveMoney(input: TransferWorkflowInput, kind: 'transfer' | 'payou
     log.info('Transfer refused', { transferId: input.transferId, step, responseCode: result.responseCode, reason: result.message });
     step = 'compensating';
     await CancellationScope.nonCancellable(async () => {
-      for (const compensation of compensations.reverse()) await compensation.run();
+      for (const compensation of compensations.reverse()) {
+        try {
+          await compensation.run();
+        } catch (compensationError) {
+          // The way back failed permanently: record it for people, never leave the transfer open.
+          log.error('Compensation failed', { transferId: input.transferId, compensation: compensation.name, error: String(compensationError) });
+          result = { status: 'failed', responseCode: ResponseCode.ContactSupport, message: `contact_support: ${compensation.name} failed; manual review needed` };
+          break;
+        }
+      }
     });
   }
 
@@ -211,9 +236,22 @@ async function moveMoney(input: TransferWorkflowInput, kind: 'transfer' | 'payou
 
   if (kind === 'payout' && result.status === 'completed') {
     // A settled payout can still come back (a closed beneficiary account, say) for a while.
-    const window = (input.payout ?? DEFAULT_PAYOUT_TIMING).returnWindowSeconds;
+    const timing = input.payout ?? DEFAULT_PAYOUT_TIMING;
     step = 'return_window';
-    if (await CancellationScope.nonCancellable(() => condition(() => returnedReason !== undefined, `${window} seconds`))) {
+    // Wait for the rail's return callback, and ask the rail now and then in case one was lost
+    // (at most ~50 times over the window, to keep the history small).
+    const checkEvery = Math.max(timing.settlementCheckSeconds, Math.ceil(timing.returnWindowSeconds / 50));
+    let remaining = timing.returnWindowSeconds;
+    while (returnedReason === undefined && remaining > 0) {
+      const wait = Math.min(checkEvery, remaining);
+      remaining -= wait;
+      if (await CancellationScope.nonCancellable(() => condition(() => returnedReason !== undefined, `${wait} seconds`))) break;
+      if (remaining > 0) {
+        const seen = await CancellationScope.nonCancellable(() => activities.checkPayoutOnRail(ref));
+        if (seen.status === 'returned') returnedReason = seen.reason ?? 'returned by the beneficiary bank';
+      }
+    }
+    if (returnedReason !== undefined) {
       step = 'reversing';
       const reason = returnedReason as string;
       await CancellationScope.nonCancellable(async () => {

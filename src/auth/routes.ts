@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { parseInput, SafeText, Uuid } from '../api/validation';
 import type { CustomerService } from '../customers/service';
-import { requireRole } from './middleware';
+import { principalOf, requireRole } from './middleware';
 import { ROLES, type AuthService } from './service';
 
 const CreateApiKey = z
@@ -21,7 +21,7 @@ export function apiKeyRoutes(deps: { auth: AuthService; customers: CustomerServi
     if (input.customer_id && !(await deps.customers.get(input.customer_id))) {
       throw ApiError.of(ApiErrorCode.CustomerNotFound, 'No customer with this id.', '#/customer_id');
     }
-    const key = await deps.auth.createKey({ role: input.role, customerId: input.customer_id, label: input.label });
+    const key = await deps.auth.createKey({ role: input.role, customerId: input.customer_id, label: input.label, createdByKeyId: principalOf(req).keyId });
     res.status(201).json(key);
   });
   return router;

@@ -21,7 +21,7 @@ export const hashSecret = (secret: string): string => createHash('sha256').updat
 export function createAuthService(deps: { db: Db }) {
   const { db } = deps;
 
-  async function createKey(input: { role: Role; customerId?: string | null; label?: string; secret?: string }): Promise<CreatedApiKey> {
+  async function createKey(input: { role: Role; customerId?: string | null; label?: string; secret?: string; createdByKeyId?: string }): Promise<CreatedApiKey> {
     const secret = input.secret ?? `sk_${input.role}_${randomBytes(24).toString('base64url')}`;
     const prefix = secret.slice(0, 12);
     const [row] = await db('api_keys')
@@ -32,6 +32,7 @@ export function createAuthService(deps: { db: Db }) {
         role: input.role,
         customer_id: input.customerId ?? null,
         label: input.label ?? null,
+        created_by_key_id: input.createdByKeyId ?? null,
       })
       .returning(['id', 'role', 'customer_id', 'created_at']);
     return { id: row.id, key: secret, prefix, role: row.role, customer_id: row.customer_id, created_at: row.created_at };

@@ -71,7 +71,7 @@ export function complianceRoutes(deps: {
     const q = db('transfers as t')
       .join('compliance_screenings as s', 's.id', 't.screening_id')
       .leftJoin('compliance_decisions as d', function joinDecision() {
-        this.on('d.subject_id', '=', 't.id').andOnVal('d.subject_type', '=', 'transfer');
+        this.on('d.subject_id', '=', 't.id').andOn('d.subject_type', '=', 't.kind');
       })
       .join('accounts as sa', 'sa.id', 't.source_account_id')
       .join('customers as sc', 'sc.id', 'sa.customer_id')
@@ -141,13 +141,15 @@ export function complianceRoutes(deps: {
           actorKeyId: principal.keyId,
           actorRole: principal.role,
           action: decision,
-          subjectType: 'transfer',
+          subjectType: kind,
           subjectId: id,
           reason,
           outcome,
           ...requestOrigin(req),
         });
-      if (t.created_by_key_id === principal.keyId) {
+      // Maker-checker: neither the key that made it, nor a key minted by that key, may decide on it.
+      const decidingKey = await db('api_keys').where({ id: principal.keyId }).first<{ created_by_key_id: string | null }>('created_by_key_id');
+      if (t.created_by_key_id !== null && (t.created_by_key_id === principal.keyId || decidingKey?.created_by_key_id === t.created_by_key_id)) {
         await audit('refused: maker_checker');
         throw ApiError.of(ApiErrorCode.MakerChecker, `The key that created this ${kind} cannot decide on it.`);
       }
@@ -155,8 +157,15 @@ export function complianceRoutes(deps: {
         await audit('refused: not_held');
         throw ApiError.of(ApiErrorCode.NotHeld, `This ${kind} is ${t.status}, not held for compliance.`);
       }
-      const recorded = await compliance.recordDecision({ subjectType: 'transfer', subjectId: id, decision, reviewer, reviewerKeyId: principal.keyId, reason });
+      const recorded = await compliance.recordDecision({ subjectType: kind, subjectId: id, decision, reviewer, reviewerKeyId: principal.keyId, reason });
       if (!recorded.recorded) {
+        // Recorded earlier but perhaps never delivered (Temporal was unreachable): deliver it again.
+        const first = recorded.decision;
+        if (first.decision !== 'expire') {
+          await deps.gateway
+            .sendDecision(t, { decision: first.decision, reviewer: first.reviewer, reason: first.reason, reviewerKeyId: first.reviewer_key_id })
+            .catch((err: unknown) => req.log.warn({ err, id }, 'could not redeliver a recorded decision'));
+        }
         await audit('refused: already_decided');
         throw ApiError.of(ApiErrorCode.AlreadyDecided, `This ${kind} was already decided (${recorded.decision.decision}).`);
       }

@@ -61,7 +61,7 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
    * rule versions used, and a repeat (activity retry) returns it.
    */
   async function screenTransfer(t: TransferRow): Promise<ScreeningRow> {
-    const existing = await db('compliance_screenings').where({ subject_type: 'transfer', subject_id: t.id }).first<ScreeningRow | undefined>();
+    const existing = await db('compliance_screenings').where({ subject_type: t.kind, subject_id: t.id }).first<ScreeningRow | undefined>();
     if (existing) return existing;
 
     const activeRules = (await rules()).filter((r) => r.enabled);
@@ -109,7 +109,7 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
     const [row] = await db('compliance_screenings')
       .insert({
         id: randomUUID(),
-        subject_type: 'transfer',
+        subject_type: t.kind,
         subject_id: t.id,
         outcome: result.outcome,
         hits: JSON.stringify(result.hits),
@@ -118,7 +118,7 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
       .onConflict(['subject_type', 'subject_id'])
       .ignore()
       .returning<ScreeningRow[]>('*');
-    return row ?? ((await db('compliance_screenings').where({ subject_type: 'transfer', subject_id: t.id }).first()) as ScreeningRow);
+    return row ?? ((await db('compliance_screenings').where({ subject_type: t.kind, subject_id: t.id }).first()) as ScreeningRow);
   }
 
   /** Records the decision on a held subject; the first one recorded wins and is returned to every caller. */

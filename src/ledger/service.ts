@@ -32,6 +32,8 @@ export type PostTransactionInput = {
   legs: Leg[];
   /** A pending hold that this posting consumes: its amount leaves the account's `pending`. */
   settleHoldId?: string;
+  /** Reversals must land even on a frozen or closed account: undoing a movement is never refused. */
+  allowInactiveAccounts?: boolean;
 };
 
 export type ReserveInput = {
@@ -215,7 +217,9 @@ export function createLedgerService(deps: LedgerDeps) {
         for (const id of accountIds) {
           const account = byId.get(id);
           if (!account) throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${id} not found`);
-          if (account.status !== 'active') throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${id} is ${account.status}`);
+          if (account.status !== 'active' && !input.allowInactiveAccounts) {
+            throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${id} is ${account.status}`);
+          }
         }
         if (hold && !byId.has(hold.account_id)) {
           throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${hold.id} is on an account this posting does not touch`);
@@ -279,6 +283,7 @@ export function createLedgerService(deps: LedgerDeps) {
       kind: input.kind,
       transferId: input.transferId,
       description: input.description,
+      allowInactiveAccounts: true,
       legs: original.map((e) => ({ accountId: e.account_id, currency: e.currency.trim(), amount: new Money(e.amount).neg().toString(), description: input.description })),
     });
   }

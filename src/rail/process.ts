@@ -7,7 +7,13 @@ export type RailProcess = { url: string; stop: () => Promise<void> };
 const ROOT = path.resolve(__dirname, '../..');
 
 /** Runs the simulated payout rail (src/rail/main.ts) as its own process on a free port. */
-export async function startRailProcess(opts: { callbackSecret: string; port?: number; log?: (line: string) => void }): Promise<RailProcess> {
+export async function startRailProcess(opts: {
+  callbackSecret: string;
+  port?: number;
+  log?: (line: string) => void;
+  /** The rail keeps payments in memory: losing it mid-run is worth stopping for. */
+  onUnexpectedExit?: (err: Error) => void;
+}): Promise<RailProcess> {
   const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(ROOT, 'src/rail/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(opts.port ?? 0), RAIL_CALLBACK_SECRET: opts.callbackSecret },
@@ -16,16 +22,35 @@ export async function startRailProcess(opts: { callbackSecret: string; port?: nu
   stopWithParent(child);
   const log = opts.log ?? (() => undefined);
   child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString().trimEnd()));
+  let started = false;
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the payout rail did not start within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`the payout rail exited during start-up (code ${code})`)));
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error('the payout rail did not start within 30 s')), 30_000);
+    child.once('exit', (code) => {
+      if (!started) fail(new Error(`the payout rail exited during start-up (code ${code})`));
+    });
     child.stdout?.on('data', (chunk: Buffer) => {
       const match = /rail listening on (\d+)/.exec(chunk.toString());
-      if (match) {
+      if (match && !started) {
+        started = true;
         clearTimeout(timer);
         resolve(Number.parseInt(match[1] as string, 10));
       }
     });
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) opts.onUnexpectedExit?.(new Error(`the payout rail exited (code ${code}, signal ${signal})`));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => {
+      stopping = true;
+      return stopChild(child);
+    },
+  };
 }

@@ -54,8 +54,11 @@ beforeAll(async () => {
   const adminKey = await createAuthService({ db: app.db }).createKey({ role: 'admin', label: 'compliance e2e' });
   admin = httpClient(app.url, adminKey.key);
   adminKeyId = adminKey.id;
-  const k1 = await admin.post('/v1/api-keys', { role: 'compliance', label: 'officer one' });
-  const k2 = await admin.post('/v1/api-keys', { role: 'compliance', label: 'officer two' });
+  // Officers' keys come from another admin: keys minted by the admin who makes the payments may not
+  // decide on them (maker-checker).
+  const keyAdmin = httpClient(app.url, await createKey(app.db, 'admin'));
+  const k1 = await keyAdmin.post('/v1/api-keys', { role: 'compliance', label: 'officer one' });
+  const k2 = await keyAdmin.post('/v1/api-keys', { role: 'compliance', label: 'officer two' });
   expect([k1.status, k2.status]).toEqual([201, 201]);
   officer = httpClient(app.url, k1.body.key);
   officerKeyId = k1.body.id;
@@ -438,6 +441,28 @@ describe('deciding: once, by a compliance officer who did not make it', () => {
     await expectBalances(b.accountId, { posted: '12000.00', pending: 0, available: '12000.00' });
     await expectLedgerInvariants(app.db);
   });
+
+  test('maker-checker: a compliance key minted by the admin who made the transfer gets 403 too', async () => {
+    const a = await party(admin, { deposit: '12000.00' });
+    const b = await party(admin);
+    const t = await heldTransfer(admin, a, b);
+    // The same admin that created the transfer mints itself a compliance key...
+    const minted = await admin.post('/v1/api-keys', { role: 'compliance', label: 'self-approval' });
+    expect(minted.status).toBe(201);
+    const selfApprover = httpClient(app.url, minted.body.key);
+    // ...which may not decide on it.
+    expectErrorEnvelope(await decide(selfApprover, t.id, 'release', 'approving my own'), 403, 'maker_checker_violation');
+    expect(await decisionOf(t.id)).toBeUndefined();
+    expect((await auditOf(t.id)).map((e) => ({ actor_key_id: e.actor_key_id, outcome: e.outcome }))).toEqual([
+      { actor_key_id: minted.body.id, outcome: 'refused: maker_checker' },
+    ]);
+    await expectBalances(a.accountId, { posted: '12000.00', pending: '12000.00', available: '0.00' });
+    // An independent officer decides.
+    const rejected = await decide(officer2, t.id, 'reject', 'self-approval attempt');
+    expect(rejected.status).toBe(200);
+    await expectBalances(a.accountId, { posted: '12000.00', pending: 0, available: '12000.00' });
+    await expectLedgerInvariants(app.db);
+  });
 });
 
 describe('decisions as Temporal signals', () => {
@@ -540,7 +565,7 @@ describe('decisions as Temporal signals', () => {
       firstRunning = false;
 
       second = await startTestApplication({ taskQueue: queue });
-      const officerViaSecond = httpClient(second.url, (await admin.post('/v1/api-keys', { role: 'compliance' })).body.key);
+      const officerViaSecond = httpClient(second.url, (await httpClient(app.url, await createKey(app.db, 'admin')).post('/v1/api-keys', { role: 'compliance' })).body.key);
       const released = await decide(officerViaSecond, t.id, 'release', 'after restart');
       expect(released.status).toBe(200);
       const done = released.body.status === 'completed' ? released.body : await awaitFinal(officerViaSecond, t.id);
