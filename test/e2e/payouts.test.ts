@@ -560,6 +560,23 @@ describe('payouts through the rail', () => {
     await expectLedgerInvariants(app.db);
   });
 
+  test('late return to a frozen account: the reversal still lands (undoing is never refused) and the payout ends returned', async () => {
+    const holder = await party({ deposit: '400.00' });
+    const ben = await beneficiary(holder);
+    await railControls(ben.railAccount, { return_after_ms: 1500 });
+    const res = await postPayout(admin, payoutBody(holder, ben, '150.00'));
+    const completed = await awaitPayout(admin, res.body.id, (x) => x.status !== 'processing' && x.status !== 'sent');
+    expect(completed.status).toBe('completed');
+    // Fraud staff freeze the source account before the return arrives.
+    await app.db('accounts').where({ id: holder.accountId }).update({ status: 'frozen' });
+    const returned = await awaitPayout(admin, completed.id, (x) => x.status === 'returned' || x.status === 'failed', 20_000);
+    expect(returned).toMatchObject({ status: 'returned', response_code: '606' });
+    const row = await app.db('transfers').where({ id: completed.id }).first();
+    expect(row.reversal_transaction_id).toEqual(expect.stringMatching(UUID_RE));
+    await expectBalances(holder.accountId, settledBalance('400.00'));
+    await expectLedgerInvariants(app.db);
+  });
+
   test('cross-currency EUR → GBP with a payout tariff and a spread: fees and spread booked, then settled in GBP', async () => {
     // 1 GBP = 1.17 EUR, a 0.5% EUR/GBP spread (fx_rate 1.17585) and a payout fee of 1.00 EUR + 0.2%.
     expect((await admin.request('PUT', '/v1/fx/rates/GBP/EUR', { body: { rate: '1.17' } })).status).toBe(200);
