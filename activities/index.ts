@@ -224,8 +224,8 @@ export function createActivities(deps: ActivityDeps) {
     const t = await transfers.mustGet(transferId);
     const screening = await compliance.screenTransfer(t);
     if (t.screening_id !== screening.id) await db('transfers').where({ id: transferId }).update({ screening_id: screening.id });
-    const hits = typeof screening.hits === 'string' ? (JSON.parse(screening.hits) as Array<{ detail: string }>) : screening.hits;
-    const summary = hits.length ? hits.map((h) => h.detail).join(' ') : 'no rule fired';
+    // jsonb arrives parsed (pg).
+    const summary = screening.hits.length ? screening.hits.map((h) => h.detail).join(' ') : 'no rule fired';
     return { outcome: screening.outcome, screeningId: screening.id, summary: summary.slice(0, 400) };
   }
 

@@ -6,6 +6,7 @@ import { createActivities } from '../activities';
 import { createApp } from './api/app';
 import { createDb, type Db } from './db/knex';
 import { migrateLatest } from './db/migrator';
+import type { Config } from './config';
 import { createServices, type ServiceOptions } from './services';
 import { createHttpRail } from './rail/client';
 import type { PayoutTiming } from './transfers/workflow-gateway';
@@ -45,6 +46,24 @@ export type ApplicationOptions = {
 };
 
 const RECOVERY_INTERVAL_MS = 30_000;
+
+/**
+ * The options that come straight from configuration, shared by `npm start` and the per-role
+ * entry points; each adds where Postgres, Temporal and the rail are and which roles to run.
+ */
+export function optionsFromConfig(config: Config) {
+  return {
+    databasePoolMax: config.databasePoolMax,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    port: config.port,
+    transferSyncWaitMs: config.transferSyncWaitMs,
+    maxBodyBytes: config.maxBodyBytes,
+    fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
+    complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
+    payoutTiming: config.payoutTiming,
+  } satisfies Partial<ApplicationOptions>;
+}
 
 export type Application = { db: Db; url: string | undefined; stop: () => Promise<void> };
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startApplication } from './application';
+import { optionsFromConfig, startApplication } from './application';
 import { createAuthService } from './auth/service';
 import { loadConfig } from './config';
 import { openDatabase } from './db/database';
@@ -88,20 +88,12 @@ async function main() {
     }
 
     const app = await startApplication({
+      ...optionsFromConfig(config),
       databaseUrl: database.url,
-      databasePoolMax: config.databasePoolMax,
       temporalAddress,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
       logger,
       runApi: true,
       runWorker: true,
-      port: config.port,
-      transferSyncWaitMs: config.transferSyncWaitMs,
-      maxBodyBytes: config.maxBodyBytes,
-      fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
-      complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
-      payoutTiming: config.payoutTiming,
       rail: { url: railUrl, callbackSecret: railSecret(config), publicApiUrl: config.rail.publicApiUrl },
       onFatal: () => void shutdown(1),
     });

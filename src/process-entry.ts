@@ -1,4 +1,4 @@
-import { startApplication } from './application';
+import { optionsFromConfig, startApplication } from './application';
 import { createAuthService } from './auth/service';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
@@ -16,21 +16,13 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
   }
   installTemporalRuntime(logger);
   const app = await startApplication({
+    ...optionsFromConfig(config),
     migrate: false,
     databaseUrl: config.databaseUrl,
-    databasePoolMax: config.databasePoolMax,
     temporalAddress: config.temporal.address,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
     logger,
     runApi: role === 'api',
     runWorker: role === 'worker',
-    port: config.port,
-    transferSyncWaitMs: config.transferSyncWaitMs,
-    maxBodyBytes: config.maxBodyBytes,
-    fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
-      complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
-    payoutTiming: config.payoutTiming,
     rail: { url: config.rail.url, callbackSecret: config.rail.callbackSecret, publicApiUrl: config.rail.publicApiUrl },
     onFatal: () => process.exit(1),
   });

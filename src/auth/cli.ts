@@ -1,8 +1,7 @@
 /** `npm run keys -- create --role admin|compliance|client [--customer <id>] [--label text]`: prints a new API key once. */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
-import { openDatabase } from '../db/database';
-import { createDb } from '../db/knex';
+import { withDatabase } from '../db/database';
 import { migrateLatest } from '../db/migrator';
 import { createAuthService, ROLES, type Role } from './service';
 
@@ -16,16 +15,11 @@ async function main() {
     throw new Error(`usage: npm run keys -- create --role ${ROLES.join('|')} [--customer <customer id>] [--label <text>]`);
   }
   if ((role === 'client') !== (values.customer !== undefined)) throw new Error('--customer is required for, and only for, --role client');
-  const database = await openDatabase(loadConfig());
-  const db = createDb(database.url, 2);
-  try {
+  await withDatabase(loadConfig(), async (db) => {
     await migrateLatest(db);
     const key = await createAuthService({ db }).createKey({ role, customerId: values.customer, label: values.label ?? 'cli' });
     console.log(JSON.stringify(key, null, 2));
-  } finally {
-    await db.destroy();
-    await database.stop();
-  }
+  });
 }
 
 main().catch((err) => {

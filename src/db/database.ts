@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { preferredOrFreePort } from '../net';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { createDb, type Db } from './knex';
 
 export type DatabaseHandle = { url: string; embedded: boolean; stop: () => Promise<void> };
 
@@ -37,5 +38,17 @@ function runningClusterPort(dataDir: string): number | undefined {
     return Number.isInteger(port) ? port : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** For one-shot commands (migrate, keys): the database for `fn`, closed (and an embedded cluster stopped) after. */
+export async function withDatabase<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T> {
+  const database = await openDatabase(config);
+  const db = createDb(database.url, 2);
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+    await database.stop();
   }
 }

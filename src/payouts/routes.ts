@@ -2,16 +2,14 @@ import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
-import { idempotencyKeyOf } from '../api/idempotency';
-import { AmountString, parseInput, pathId, Reference, SafeText, Uuid } from '../api/validation';
-import { principalOf, requireRole } from '../auth/middleware';
+import { AmountString, parseInput, Reference, SafeText, Uuid } from '../api/validation';
 import type { Db } from '../db/knex';
 import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
 import type { TransferRow } from '../transfers/model';
 import type { TransferPresenter } from '../transfers/presenter';
 import type { TransferService } from '../transfers/service';
 import type { TransferWorkflowGateway } from '../transfers/workflow-gateway';
-import { startAndRespond } from '../transfers/routes';
+import { movementEndpoints } from '../transfers/routes';
 
 const CreatePayout = z.strictObject({
   source_account_id: Uuid,
@@ -41,22 +39,8 @@ export function payoutRoutes(deps: {
   presenter: TransferPresenter;
   syncWaitMs: number;
 }): Router {
-  const { transfers, presenter } = deps;
   const router = Router();
-
-  router.post('/payouts', requireRole('admin', 'client'), async (req, res) => {
-    const principal = principalOf(req);
-    const key = idempotencyKeyOf(req, true);
-    const input = parseInput(CreatePayout, req.body);
-    await startAndRespond(req, res, deps, await transfers.createPayout(principal, key, input));
-  });
-
-  router.get('/payouts/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {
-    const payout = await transfers.getVisible(principalOf(req), pathId(req.params.id));
-    if (!payout || payout.kind !== 'payout') throw ApiError.of(ApiErrorCode.NotFound, 'No payout with this id.');
-    res.json(await presenter.present(payout, principalOf(req)));
-  });
-
+  movementEndpoints(router, deps, { kind: 'payout', schema: CreatePayout, create: deps.transfers.createPayout });
   return router;
 }
 

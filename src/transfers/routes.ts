@@ -8,6 +8,7 @@ import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
 import { principalOf, requireRole } from '../auth/middleware';
 import type { AccountService } from '../accounts/service';
 import type { TransferService } from './service';
+import type { Principal } from '../auth/service';
 import type { TransferRow } from './model';
 import type { TransferWorkflowGateway } from './workflow-gateway';
 import type { TransferPresenter } from './presenter';
@@ -74,6 +75,29 @@ export async function startAndRespond(req: Request, res: Response, deps: Movemen
     .json(await deps.presenter.present(current, principalOf(req)));
 }
 
+/**
+ * POST /<collection> (with Idempotency-Key) and GET /<collection>/:id for transfers and payouts:
+ * one creation path (startAndRespond) and one read path, each limited to its own kind.
+ */
+export function movementEndpoints<S extends z.ZodType>(
+  router: Router,
+  deps: MovementDeps,
+  opts: { kind: TransferRow['kind']; schema: S; create: (principal: Principal, key: string, input: z.infer<S>) => Promise<{ transfer: TransferRow; replayed: boolean }> },
+): void {
+  const collection = opts.kind === 'payout' ? 'payouts' : 'transfers';
+  router.post(`/${collection}`, requireRole('admin', 'client'), async (req, res) => {
+    const principal = principalOf(req);
+    const key = idempotencyKeyOf(req, true);
+    const input = parseInput(opts.schema, req.body);
+    await startAndRespond(req, res, deps, await opts.create(principal, key, input));
+  });
+  router.get(`/${collection}/:id`, requireRole('admin', 'compliance', 'client'), async (req, res) => {
+    const found = await deps.transfers.getVisible(principalOf(req), pathId(req.params.id));
+    if (!found || found.kind !== opts.kind) throw ApiError.of(ApiErrorCode.NotFound, `No ${opts.kind} with this id.`);
+    res.json(await deps.presenter.present(found, principalOf(req)));
+  });
+}
+
 export function transferRoutes(deps: {
   transfers: TransferService;
   accounts: AccountService;
@@ -84,18 +108,7 @@ export function transferRoutes(deps: {
   const { transfers, presenter } = deps;
   const router = Router();
 
-  router.post('/transfers', requireRole('admin', 'client'), async (req, res) => {
-    const principal = principalOf(req);
-    const key = idempotencyKeyOf(req, true);
-    const input = parseInput(CreateTransfer, req.body);
-    await startAndRespond(req, res, deps, await transfers.create(principal, key, input));
-  });
-
-  router.get('/transfers/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {
-    const transfer = await transfers.getVisible(principalOf(req), pathId(req.params.id));
-    if (!transfer || transfer.kind !== 'transfer') throw ApiError.of(ApiErrorCode.NotFound, 'No transfer with this id.');
-    res.json(await presenter.present(transfer, principalOf(req)));
-  });
+  movementEndpoints(router, deps, { kind: 'transfer', schema: CreateTransfer, create: transfers.create });
 
   router.get('/transfers', requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const principal = principalOf(req);

@@ -14,6 +14,7 @@ import type { TransferStatus } from './outcomes';
 import type { QuoteService } from '../fx/quotes';
 import { Money } from '../money/money';
 import { buildPricingRequest, type PriceFields } from '../pricing/request';
+import { DecimalString } from '../pricing/overrides';
 import { defaultOperation, type PriceRecord } from '../pricing/service';
 
 export type CreateTransferInput = PriceFields & {
@@ -294,7 +295,7 @@ class DuplicateRequest extends Error {}
 function assertAmountsMatchQuote(input: CreateTransferInput, price: PriceRecord): void {
   for (const side of ['source_amount', 'target_amount'] as const) {
     const given = input[side];
-    if (given !== undefined && (!/^\d+(\.\d+)?$/.test(given) || !new Money(given).eq(price[side]))) {
+    if (given !== undefined && (!DecimalString.safeParse(given).success || !new Money(given).eq(price[side]))) {
       throw ApiError.of(ApiErrorCode.QuoteMismatch, `${side} differs from the quote's (${price[side]}).`, `#/${side}`);
     }
   }
