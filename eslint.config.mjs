@@ -16,7 +16,9 @@ export default tseslint.config(
   },
   {
     // Workflow code is replayed: it must stay deterministic, so no Node built-ins, no database, no HTTP.
-    files: ['workflows/**/*.ts'],
+    // At run time workflows import only workflows/ and src/transfers/outcomes.ts (pure data), so
+    // this rule covers every module the workflow bundle contains; everything else is a type import.
+    files: ['workflows/**/*.ts', 'src/transfers/outcomes.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -25,13 +27,25 @@ export default tseslint.config(
             name,
             message: 'Workflows must be deterministic: do I/O in activities.',
           })),
-          patterns: [{ group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Import activities as types only.' }],
+          patterns: [
+            { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'Import activities as types only.' },
+            {
+              regex: '(^|/)src/(?!transfers/outcomes$)',
+              allowTypeImports: true,
+              message: 'Workflow code may import src/ as types only (src/transfers/outcomes is the one pure module it runs).',
+            },
+          ],
         },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'parseFloat', message: 'Use decimal.js (src/money) for amounts.' },
+        ...['setTimeout', 'setInterval', 'fetch', 'process'].map((name) => ({ name, message: 'Workflows must be deterministic: use the workflow APIs (sleep, condition) and activities.' })),
       ],
     },
   },
   {
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

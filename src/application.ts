@@ -45,7 +45,7 @@ export type ApplicationOptions = {
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
 };
 
-const RECOVERY_INTERVAL_MS = 30_000;
+const RECOVERY_INTERVAL_MS = 5_000;
 
 /**
  * The options that come straight from configuration, shared by `npm start` and the per-role

@@ -32,8 +32,11 @@ export type AppDeps = {
   railCallbackSecret: string;
 };
 
-/** A transfer still processing after this long without a workflow is picked up by the recovery sweep. */
-const RECOVERY_MIN_AGE_MS = 60_000;
+/**
+ * A transfer no workflow has prepared after this long is (re)started by the recovery sweep: long
+ * enough for update-with-start to have reached the engine, short enough that a crash costs seconds.
+ */
+const RECOVERY_MIN_AGE_MS = 5_000;
 const WATCHLIST_IMPORT_MAX_BYTES = 10 * 1024 * 1024;
 
 /** The HTTP API: every route under /v1 requires a bearer key; errors share one envelope. */

@@ -4,7 +4,8 @@ import type { Db } from '../db/knex';
 import type { RateProvider } from '../fx/rates';
 import { Money } from '../money/money';
 import type { TransferRow } from '../transfers/model';
-import { screen, type Party, type Rule, type Screening } from './engine';
+import { screen as evaluate, type Party, type Rule, type Screening } from './engine';
+import type { MovementParties } from '../transfers/validation';
 import { normalizeName } from './names';
 
 export type ScreeningRow = Screening & { id: string; subject_type: 'transfer' | 'payout'; subject_id: string; screened_at: Date };
@@ -33,8 +34,6 @@ export type AuditEntry = {
   userAgent?: string | null;
 };
 
-type PartyRow = { name: string; country: string; customer_status: string; account_status: string };
-
 /** Screening, holds' decisions and the audit trail, over Postgres. */
 export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
   const { db } = deps;
@@ -42,12 +41,6 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
   async function rules(): Promise<Rule[]> {
     return (await db('compliance_rules').orderBy('created_at')) as Rule[];
   }
-
-  const partyOf = (accountId: string) =>
-    db('accounts')
-      .join('customers', 'customers.id', 'accounts.customer_id')
-      .where('accounts.id', accountId)
-      .first<PartyRow | undefined>('customers.name', 'customers.country', 'customers.status as customer_status', 'accounts.status as account_status');
 
   /** `amount` of `currency` expressed in `target`, at the market rate; undefined without a rate. */
   async function convert(amount: string, currency: string, target: string): Promise<string | undefined> {
@@ -57,27 +50,14 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
   }
 
   /**
-   * Screens a transfer once: the first screening of a subject is stored with its rule hits and the
-   * rule versions used, and a repeat (activity retry) returns it.
+   * Screens a priced movement against the enabled rules: gathers what the (synchronous) rules may
+   * ask for (amounts in reference currencies, the source's recent velocity, the watch list) and
+   * applies them. Reads only: recordScreening stores the result.
    */
-  async function screenTransfer(t: TransferRow): Promise<ScreeningRow> {
-    const existing = await db('compliance_screenings').where({ subject_type: t.kind, subject_id: t.id }).first<ScreeningRow | undefined>();
-    if (existing) return existing;
-
+  async function screen(t: TransferRow, parties: MovementParties): Promise<Screening> {
     const activeRules = (await rules()).filter((r) => r.enabled);
-    const [source, destination] = await Promise.all([partyOf(t.source_account_id), partyOf(t.destination_account_id)]);
-    const parties: Party[] = [];
-    for (const [role, p] of [['source_holder', source], ['destination_holder', destination]] as const) {
-      if (p) parties.push({ role, name: p.name, country: p.country.trim(), accountStatus: p.account_status, holderStatus: p.customer_status });
-    }
-    if (t.beneficiary_id) {
-      const b = await db('beneficiaries').where({ id: t.beneficiary_id }).first<{ name: string; country: string; status: string }>();
-      if (b) parties.push({ role: 'beneficiary', name: b.name, country: b.country.trim() });
-    }
     const sourceCurrency = t.source_currency.trim();
     const amount = t.source_amount as string;
-
-    // Everything the (synchronous) rules may ask for, gathered up front.
     const currencies = new Set(activeRules.filter((r) => r.kind === 'amount_threshold' || r.kind === 'velocity').map((r) => String(r.params.currency ?? 'USD')));
     const amounts = new Map<string, string | undefined>();
     for (const c of currencies) amounts.set(c, await convert(amount, sourceCurrency, c));
@@ -98,27 +78,41 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
     const watchlist = activeRules.some((r) => r.kind === 'watchlist')
       ? ((await db('watchlist_entries').select('id', 'name', 'normalized_name', 'list')) as Array<{ id: string; name: string; normalized_name: string; list: string }>)
       : [];
-
-    const result = screen(activeRules, {
+    return evaluate(activeRules, {
       sourceCurrency,
-      parties,
+      parties: screeningParties(parties),
       amountIn: (c) => amounts.get(c),
       velocity: (w, c) => velocity.get(`${w}:${c}`) ?? { count: 0, total: '0' },
       watchlist,
     });
-    const [row] = await db('compliance_screenings')
+  }
+
+  /** Stores a subject's screening once: a repeat (a retried step) finds and returns the first. */
+  async function recordScreening(t: TransferRow, screening: Screening, trx: Db = db): Promise<ScreeningRow> {
+    const [row] = await trx('compliance_screenings')
       .insert({
         id: randomUUID(),
         subject_type: t.kind,
         subject_id: t.id,
-        outcome: result.outcome,
-        hits: JSON.stringify(result.hits),
-        rule_versions: JSON.stringify(result.rule_versions),
+        outcome: screening.outcome,
+        hits: JSON.stringify(screening.hits),
+        rule_versions: JSON.stringify(screening.rule_versions),
       })
       .onConflict(['subject_type', 'subject_id'])
       .ignore()
       .returning<ScreeningRow[]>('*');
-    return row ?? ((await db('compliance_screenings').where({ subject_type: t.kind, subject_id: t.id }).first()) as ScreeningRow);
+    return row ?? (await findScreening(t, trx)) as ScreeningRow;
+  }
+
+  const findScreening = (t: TransferRow, trx: Db = db) =>
+    trx('compliance_screenings').where({ subject_type: t.kind, subject_id: t.id }).first<ScreeningRow | undefined>();
+
+  /** The rules that fired, in words (recorded as the reason of a hold or a decline). */
+  const summarize = (screening: Screening): string => (screening.hits.length ? screening.hits.map((h) => h.detail).join(' ') : 'no rule fired').slice(0, 400);
+
+  /** Screens a transfer once: the first screening of a subject is stored and a repeat returns it. */
+  async function screenTransfer(t: TransferRow, parties: MovementParties): Promise<ScreeningRow> {
+    return (await findScreening(t)) ?? recordScreening(t, await screen(t, parties));
   }
 
   /** Records the decision on a held subject; the first one recorded wins and is returned to every caller. */
@@ -129,8 +123,8 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
     reviewer: string;
     reviewerKeyId?: string | null;
     reason: string;
-  }): Promise<{ decision: DecisionRow; recorded: boolean }> {
-    const [inserted] = await db('compliance_decisions')
+  }, trx: Db = db): Promise<{ decision: DecisionRow; recorded: boolean }> {
+    const [inserted] = await trx('compliance_decisions')
       .insert({
         id: randomUUID(),
         subject_type: input.subjectType,
@@ -144,7 +138,7 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
       .ignore()
       .returning<DecisionRow[]>('*');
     if (inserted) return { decision: inserted, recorded: true };
-    const first = await db('compliance_decisions').where({ subject_type: input.subjectType, subject_id: input.subjectId }).first<DecisionRow>();
+    const first = await trx('compliance_decisions').where({ subject_type: input.subjectType, subject_id: input.subjectId }).first<DecisionRow>();
     return { decision: first, recorded: false };
   }
 
@@ -152,8 +146,8 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
     return db('compliance_decisions').where({ subject_type: subjectType, subject_id: subjectId }).first<DecisionRow | undefined>();
   }
 
-  async function audit(entry: AuditEntry): Promise<void> {
-    await db('audit_log').insert({
+  async function audit(entry: AuditEntry, trx: Db = db): Promise<void> {
+    await trx('audit_log').insert({
       actor: entry.actor,
       actor_key_id: entry.actorKeyId ?? null,
       actor_role: entry.actorRole ?? null,
@@ -209,7 +203,19 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
     return row;
   }
 
-  return { rules, screenTransfer, recordDecision, decisionFor, audit, importSdnCsv, addWatchlistEntry };
+  return { rules, screen, summarize, recordScreening, screenTransfer, recordDecision, decisionFor, audit, importSdnCsv, addWatchlistEntry };
 }
 
 export type ComplianceService = ReturnType<typeof createComplianceService>;
+
+/** The people a movement involves, as the rules see them: both holders, and a payout's beneficiary. */
+function screeningParties({ source, destination, beneficiary }: MovementParties): Party[] {
+  const parties: Party[] = [];
+  for (const [role, p] of [['source_holder', source], ['destination_holder', destination]] as const) {
+    if (p?.holder_name && p.holder_country && p.holder_status) {
+      parties.push({ role, name: p.holder_name, country: p.holder_country.trim(), accountStatus: p.status, holderStatus: p.holder_status });
+    }
+  }
+  if (beneficiary) parties.push({ role: 'beneficiary', name: beneficiary.name, country: beneficiary.country.trim() });
+  return parties;
+}

@@ -1,17 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
-import { isPgError, PG_CHECK_VIOLATION, PG_FOREIGN_KEY_VIOLATION } from '../db/knex';
+import { isPgError, PG_CHECK_VIOLATION, PG_UNIQUE_VIOLATION } from '../db/knex';
 import { Money } from '../money/money';
 import { LedgerError, LedgerErrorCode } from './errors';
-import type {
-  AccountRow,
-  AccountWithCurrency,
-  HoldRow,
-  LedgerEntryRow,
-  LedgerTransactionRow,
-  PostedTransaction,
-} from './model';
+import type { AccountRow, AccountWithCurrency, HoldRow, LedgerEntryRow, LedgerTransactionRow, PostedTransaction } from './model';
 
 /** What each currency's system accounts are for (see the migrations). */
 export type SystemPurpose = 'funding' | 'fee_revenue' | 'spread_revenue' | 'fx_position' | 'payouts_in_transit';
@@ -46,11 +38,26 @@ export type ReserveInput = {
 
 export type EntriesPage = { entries: LedgerEntryRow[]; nextCursor: string | null };
 
+/** The refusals of ledger_post_transaction (migrations/…_ledger_post_function.ts), by SQLSTATE. */
+const POSTING_REFUSALS: Record<string, LedgerErrorCode> = {
+  LG001: LedgerErrorCode.IdempotencyConflict,
+  LG002: LedgerErrorCode.HoldNotFound,
+  LG003: LedgerErrorCode.HoldNotPending,
+  LG004: LedgerErrorCode.AccountNotFound,
+  LG005: LedgerErrorCode.AccountNotActive,
+  LG006: LedgerErrorCode.CurrencyMismatch,
+};
+
+/**
+ * The double-entry ledger over Postgres. Every function that writes takes, last, the database
+ * handle to write through: the pool (its own transaction) or a caller's transaction, so that a
+ * workflow step can reserve or post and record the transfer's new state in one commit.
+ */
 export function createLedgerService(deps: LedgerDeps) {
   const { db } = deps;
   const newId = deps.newId ?? randomUUID;
 
-  async function getAccount(accountId: string, trx: Knex | Knex.Transaction = db): Promise<AccountWithCurrency | undefined> {
+  async function getAccount(accountId: string, trx: Db = db): Promise<AccountWithCurrency | undefined> {
     return trx('accounts')
       .join('currencies', 'currencies.code', 'accounts.currency')
       .where('accounts.id', accountId)
@@ -61,11 +68,11 @@ export function createLedgerService(deps: LedgerDeps) {
   const systemAccounts = new Map<string, Promise<AccountRow>>();
   /** The system account of a purpose (funding, fee_revenue, spread_revenue, fx_position) in a currency. */
   function getSystemAccount(purpose: SystemPurpose, currency: string): Promise<AccountRow> {
-    const key = `${purpose}:${currency}`;
+    const key = `${purpose}:${currency.trim()}`;
     let found = systemAccounts.get(key);
     if (!found) {
       found = db('accounts')
-        .where({ kind: 'system', system_purpose: purpose, currency })
+        .where({ kind: 'system', system_purpose: purpose, currency: currency.trim() })
         .first<AccountRow | undefined>()
         .then((row) => {
           if (!row) throw new LedgerError(LedgerErrorCode.AccountNotFound, `No ${purpose} account for ${currency}`);
@@ -77,225 +84,144 @@ export function createLedgerService(deps: LedgerDeps) {
     return found;
   }
 
-  async function loadPosted(trx: Knex | Knex.Transaction, tx: LedgerTransactionRow): Promise<PostedTransaction> {
-    const entries = await trx('ledger_entries').where({ transaction_id: tx.id }).orderBy('seq', 'asc');
-    return { ...tx, entries: entries as LedgerEntryRow[] };
-  }
-
-  async function findTransaction(idempotencyKey: string, trx: Knex | Knex.Transaction = db): Promise<PostedTransaction | undefined> {
+  async function findTransaction(idempotencyKey: string, trx: Db = db): Promise<PostedTransaction | undefined> {
     const tx = await trx('ledger_transactions').where({ idempotency_key: idempotencyKey }).first<LedgerTransactionRow | undefined>();
-    return tx ? loadPosted(trx, tx) : undefined;
+    if (!tx) return undefined;
+    const entries = (await trx('ledger_entries').where({ transaction_id: tx.id }).orderBy('seq', 'asc')) as LedgerEntryRow[];
+    return { ...tx, entries };
   }
 
   /**
    * Reserves `amount` of an account's available balance (phase one of a two-phase movement).
    * The conditional UPDATE is the overdraft guard: concurrent reservations serialise on the
-   * account row and only those that still fit succeed. Repeating the same key returns the first hold.
+   * account row and only those that still fit succeed. Nothing is written when it refuses, so a
+   * caller's transaction can record the refusal instead. Repeating the same key returns the first hold.
    */
-  async function reserve(input: ReserveInput): Promise<HoldRow> {
+  async function reserve(input: ReserveInput, trx?: Db): Promise<HoldRow> {
     const amount = new Money(input.amount);
     if (!amount.gt(0)) throw new LedgerError(LedgerErrorCode.Unbalanced, 'A hold must be for a positive amount');
-    return db.transaction(async (trx) => {
-      const [inserted] = await trx('holds')
-        .insert({
-          id: newId(),
-          idempotency_key: input.idempotencyKey,
-          account_id: input.accountId,
-          currency: input.currency,
-          amount: amount.toString(),
-          transfer_id: input.transferId ?? null,
-        })
-        .onConflict('idempotency_key')
-        .ignore()
-        .returning<HoldRow[]>('*')
-        .catch((err: unknown) => {
-          // The hold's foreign key fires before the account check below could say why.
-          if (isPgError(err, PG_FOREIGN_KEY_VIOLATION, 'holds_account_id_fkey')) {
-            throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
-          }
-          throw err;
-        });
-      if (!inserted) {
-        const existing = await trx('holds').where({ idempotency_key: input.idempotencyKey }).first<HoldRow>();
-        if (existing.account_id !== input.accountId || !new Money(existing.amount).eq(amount)) {
-          throw new LedgerError(LedgerErrorCode.IdempotencyConflict, `Hold ${input.idempotencyKey} exists with other terms`);
-        }
-        return existing;
+    if (trx) return reserveIn(trx, input, amount);
+    try {
+      return await db.transaction((own) => reserveIn(own, input, amount));
+    } catch (err) {
+      // A concurrent duplicate of this reservation committed first: its hold is the answer.
+      if (isPgError(err, PG_UNIQUE_VIOLATION, 'holds_idempotency_key_uq')) return reserveIn(db, input, amount);
+      throw err;
+    }
+  }
+
+  async function reserveIn(trx: Db, input: ReserveInput, amount: Money): Promise<HoldRow> {
+    const existing = await trx('holds').where({ idempotency_key: input.idempotencyKey }).first<HoldRow | undefined>();
+    if (existing) {
+      if (existing.account_id !== input.accountId || !new Money(existing.amount).eq(amount)) {
+        throw new LedgerError(LedgerErrorCode.IdempotencyConflict, `Hold ${input.idempotencyKey} exists with other terms`);
       }
-      const updated = await trx('accounts')
-        .where({ id: input.accountId, currency: input.currency, status: 'active' })
-        .andWhereRaw('posted - pending >= ?', [amount.toString()])
-        .update({ pending: trx.raw('pending + ?', [amount.toString()]), updated_at: trx.fn.now() })
-        .returning('id');
-      if (updated.length === 0) {
-        // Nothing reserved: say why, and let the transaction roll the hold back.
-        const account = await trx('accounts').where({ id: input.accountId }).first<AccountRow | undefined>();
-        if (!account) throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
-        if (account.currency !== input.currency) {
-          throw new LedgerError(LedgerErrorCode.CurrencyMismatch, `Account ${account.id} holds ${account.currency}, not ${input.currency}`);
-        }
-        if (account.status !== 'active') {
-          throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${account.id} is ${account.status}`);
-        }
-        throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'The available balance does not cover the amount');
+      return existing;
+    }
+    const updated = await trx('accounts')
+      .where({ id: input.accountId, currency: input.currency, status: 'active' })
+      .andWhereRaw('posted - pending >= ?', [amount.toString()])
+      .update({ pending: trx.raw('pending + ?', [amount.toString()]), updated_at: trx.fn.now() })
+      .returning('id');
+    if (updated.length === 0) {
+      const account = await trx('accounts').where({ id: input.accountId }).first<AccountRow | undefined>();
+      if (!account) throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
+      if (account.currency !== input.currency) {
+        throw new LedgerError(LedgerErrorCode.CurrencyMismatch, `Account ${account.id} holds ${account.currency}, not ${input.currency}`);
       }
-      return inserted;
-    });
+      if (account.status !== 'active') throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${account.id} is ${account.status}`);
+      throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'The available balance does not cover the amount');
+    }
+    const [hold] = await trx('holds')
+      .insert({
+        id: newId(),
+        idempotency_key: input.idempotencyKey,
+        account_id: input.accountId,
+        currency: input.currency,
+        amount: amount.toString(),
+        transfer_id: input.transferId ?? null,
+      })
+      .returning<HoldRow[]>('*');
+    return hold as HoldRow;
   }
 
   /** Releases a pending hold without moving money. Voiding a voided hold is a no-op; a posted hold cannot be voided. */
-  async function voidHold(holdId: string): Promise<HoldRow> {
-    return db.transaction(async (trx) => {
-      const hold = await trx('holds').where({ id: holdId }).forNoKeyUpdate().first<HoldRow | undefined>();
-      if (!hold) throw new LedgerError(LedgerErrorCode.HoldNotFound, `Hold ${holdId} not found`);
-      if (hold.status === 'voided') return hold;
-      if (hold.status === 'posted') throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${holdId} is already posted`);
-      await trx('accounts')
-        .where({ id: hold.account_id })
-        .update({ pending: trx.raw('pending - ?', [hold.amount]), updated_at: trx.fn.now() });
-      const [voided] = await trx('holds')
-        .where({ id: holdId })
-        .update({ status: 'voided', resolved_at: trx.fn.now() })
+  async function voidHold(holdId: string, trx?: Db): Promise<HoldRow> {
+    const run = async (t: Db) => {
+      const [voided] = await t('holds')
+        .where({ id: holdId, status: 'pending' })
+        .update({ status: 'voided', resolved_at: t.fn.now() })
         .returning<HoldRow[]>('*');
-      return voided as HoldRow;
-    });
+      if (voided) {
+        await t('accounts').where({ id: voided.account_id }).update({ pending: t.raw('pending - ?', [voided.amount]), updated_at: t.fn.now() });
+        return voided;
+      }
+      const hold = await t('holds').where({ id: holdId }).first<HoldRow | undefined>();
+      if (!hold) throw new LedgerError(LedgerErrorCode.HoldNotFound, `Hold ${holdId} not found`);
+      if (hold.status === 'posted') throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${holdId} is already posted`);
+      return hold;
+    };
+    return trx ? run(trx) : db.transaction(run);
   }
 
   /**
-   * Writes one balanced ledger transaction and updates the stored balances in the same database
-   * transaction. Accounts are locked in id order so concurrent postings cannot deadlock; each entry
-   * records its account's balance after it. The idempotency key makes the call safe to repeat.
+   * Writes one balanced ledger transaction and updates the stored balances, in one statement
+   * (ledger_post_transaction): accounts locked in id order, each entry with its account's balance
+   * after it. The idempotency key makes the call safe to repeat: a repeat returns the first posting.
    */
-  async function postTransaction(input: PostTransactionInput): Promise<PostedTransaction> {
+  async function postTransaction(input: PostTransactionInput, trx: Db = db): Promise<PostedTransaction> {
     assertBalanced(input.legs);
-    // Every way a repeat can find the first posting goes through here: same key, other request → refused.
-    const replay = (first: PostedTransaction): PostedTransaction => {
-      if (input.requestHash !== undefined && first.request_hash !== input.requestHash) {
-        throw new LedgerError(LedgerErrorCode.IdempotencyConflict, 'Idempotency key was used with a different request');
-      }
-      return first;
+    const request = {
+      id: newId(),
+      idempotency_key: input.idempotencyKey,
+      kind: input.kind,
+      transfer_id: input.transferId ?? null,
+      reference: input.reference ?? null,
+      description: input.description ?? null,
+      request_hash: input.requestHash ?? null,
+      settle_hold_id: input.settleHoldId ?? null,
+      allow_inactive: input.allowInactiveAccounts ?? false,
+      legs: input.legs.map((l) => ({ account_id: l.accountId, currency: l.currency, amount: new Money(l.amount).toString(), description: l.description ?? null })),
     };
-    const first = await findTransaction(input.idempotencyKey);
-    if (first) return replay(first);
+    let rows: PostingRow[];
     try {
-      return await db.transaction(async (trx) => {
-        let hold: HoldRow | undefined;
-        if (input.settleHoldId) {
-          hold = await trx('holds').where({ id: input.settleHoldId }).forNoKeyUpdate().first<HoldRow | undefined>();
-          if (!hold) throw new LedgerError(LedgerErrorCode.HoldNotFound, `Hold ${input.settleHoldId} not found`);
-          // Holding the hold's lock, a repeat of this posting now sees the first one if it committed.
-          const again = await findTransaction(input.idempotencyKey, trx);
-          if (again) return replay(again);
-          if (hold.status !== 'pending') {
-            throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${hold.id} is ${hold.status}`);
-          }
-        }
-
-        const [tx] = await trx('ledger_transactions')
-          .insert({
-            id: newId(),
-            idempotency_key: input.idempotencyKey,
-            kind: input.kind,
-            transfer_id: input.transferId ?? null,
-            reference: input.reference ?? null,
-            description: input.description ?? null,
-            request_hash: input.requestHash ?? null,
-          })
-          .onConflict('idempotency_key')
-          .ignore()
-          .returning<LedgerTransactionRow[]>('*');
-        if (!tx) {
-          // A concurrent duplicate committed first (it held the unique index); return its result.
-          const winner = await findTransaction(input.idempotencyKey, trx);
-          if (!winner) throw new Error(`Ledger transaction ${input.idempotencyKey} vanished`);
-          return replay(winner);
-        }
-
-        const accountIds = [...new Set(input.legs.map((l) => l.accountId))].sort();
-        const locked = (await trx('accounts').whereIn('id', accountIds).orderBy('id').forNoKeyUpdate()) as AccountRow[];
-        const byId = new Map(locked.map((a) => [a.id, a]));
-        for (const id of accountIds) {
-          const account = byId.get(id);
-          if (!account) throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${id} not found`);
-          if (account.status !== 'active' && !input.allowInactiveAccounts) {
-            throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${id} is ${account.status}`);
-          }
-        }
-        if (hold && !byId.has(hold.account_id)) {
-          throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${hold.id} is on an account this posting does not touch`);
-        }
-
-        // Running balances, leg by leg, starting from the locked stored balance.
-        const running = new Map(locked.map((a) => [a.id, new Money(a.posted)]));
-        const entries = input.legs.map((leg) => {
-          const account = byId.get(leg.accountId) as AccountRow;
-          if (account.currency !== leg.currency) {
-            throw new LedgerError(LedgerErrorCode.CurrencyMismatch, `Account ${account.id} holds ${account.currency}, not ${leg.currency}`);
-          }
-          const balance = (running.get(leg.accountId) as Money).plus(leg.amount);
-          running.set(leg.accountId, balance);
-          return {
-            id: newId(),
-            transaction_id: tx.id,
-            account_id: leg.accountId,
-            currency: leg.currency,
-            amount: new Money(leg.amount).toString(),
-            balance_after: balance.toString(),
-            description: leg.description ?? input.description ?? null,
-          };
-        });
-
-        for (const id of accountIds) {
-          const pendingRelease = hold && hold.account_id === id ? hold.amount : '0';
-          await trx('accounts')
-            .where({ id })
-            .update({
-              posted: (running.get(id) as Money).toString(),
-              pending: trx.raw('pending - ?', [pendingRelease]),
-              updated_at: trx.fn.now(),
-            });
-        }
-        const inserted = (await trx('ledger_entries').insert(entries).returning('*')) as LedgerEntryRow[];
-        if (hold) {
-          await trx('holds').where({ id: hold.id }).update({ status: 'posted', resolved_at: trx.fn.now() });
-        }
-        inserted.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
-        return { ...tx, entries: inserted };
-      });
+      rows = (await trx.raw('SELECT * FROM ledger_post_transaction(?::jsonb)', [JSON.stringify(request)])).rows as PostingRow[];
     } catch (err) {
-      if (isPgError(err, PG_CHECK_VIOLATION)) {
-        // The no-overdraft CHECK is the backstop behind holds: report it as what it means.
-        throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'Posting would overdraw an account');
-      }
+      const code = (err as { code?: string }).code ?? '';
+      const refusal = POSTING_REFUSALS[code];
+      if (refusal) throw new LedgerError(refusal, (err as Error).message);
+      // The no-overdraft CHECK is the backstop behind holds: report it as what it means.
+      if (isPgError(err, PG_CHECK_VIOLATION)) throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'Posting would overdraw an account');
       throw err;
     }
+    return postedFromRows(rows);
   }
 
   /**
    * Undoes a posted ledger transaction with a new one whose entries are its exact opposites
    * (nothing is edited in place). Repeating it with the same key returns the first reversal.
    */
-  async function reverseTransaction(input: { originalId: string; idempotencyKey: string; kind: PostTransactionInput['kind']; transferId?: string; description: string }): Promise<PostedTransaction> {
-    const original = (await db('ledger_entries').where({ transaction_id: input.originalId }).orderBy('seq')) as LedgerEntryRow[];
+  async function reverseTransaction(
+    input: { originalId: string; idempotencyKey: string; kind: PostTransactionInput['kind']; transferId?: string; description: string },
+    trx: Db = db,
+  ): Promise<PostedTransaction> {
+    const original = (await trx('ledger_entries').where({ transaction_id: input.originalId }).orderBy('seq')) as LedgerEntryRow[];
     if (original.length === 0) throw new LedgerError(LedgerErrorCode.Unbalanced, `Ledger transaction ${input.originalId} has no entries`);
-    return postTransaction({
-      idempotencyKey: input.idempotencyKey,
-      kind: input.kind,
-      transferId: input.transferId,
-      description: input.description,
-      allowInactiveAccounts: true,
-      legs: original.map((e) => ({ accountId: e.account_id, currency: e.currency.trim(), amount: new Money(e.amount).neg().toString(), description: input.description })),
-    });
+    return postTransaction(
+      {
+        idempotencyKey: input.idempotencyKey,
+        kind: input.kind,
+        transferId: input.transferId,
+        description: input.description,
+        allowInactiveAccounts: true,
+        legs: original.map((e) => ({ accountId: e.account_id, currency: e.currency.trim(), amount: new Money(e.amount).neg().toString(), description: input.description })),
+      },
+      trx,
+    );
   }
 
   /** Moves money from the currency's funding (omnibus) account into a customer account. */
-  async function deposit(input: {
-    accountId: string;
-    amount: string;
-    reference: string;
-    idempotencyKey: string;
-    requestHash?: string;
-  }): Promise<PostedTransaction> {
+  async function deposit(input: { accountId: string; amount: string; reference: string; idempotencyKey: string; requestHash?: string }): Promise<PostedTransaction> {
     const account = await getAccount(input.accountId);
     if (!account || account.kind !== 'customer') {
       throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
@@ -327,6 +253,52 @@ export function createLedgerService(deps: LedgerDeps) {
 }
 
 export type LedgerService = ReturnType<typeof createLedgerService>;
+
+/** A row of ledger_post_transaction's result: the transaction's columns, then one entry's. */
+type PostingRow = {
+  transaction_id: string;
+  idempotency_key: string;
+  kind: LedgerTransactionRow['kind'];
+  transfer_id: string | null;
+  reference: string | null;
+  transaction_description: string | null;
+  request_hash: string | null;
+  transaction_created_at: Date;
+  entry_id: string;
+  seq: string;
+  account_id: string;
+  currency: string;
+  amount: string;
+  balance_after: string;
+  entry_description: string | null;
+  entry_created_at: Date;
+};
+
+function postedFromRows(rows: PostingRow[]): PostedTransaction {
+  const first = rows[0];
+  if (!first) throw new LedgerError(LedgerErrorCode.Unbalanced, 'The posting returned no entries');
+  return {
+    id: first.transaction_id,
+    idempotency_key: first.idempotency_key,
+    kind: first.kind,
+    transfer_id: first.transfer_id,
+    reference: first.reference,
+    description: first.transaction_description,
+    request_hash: first.request_hash,
+    created_at: first.transaction_created_at,
+    entries: rows.map((r) => ({
+      id: r.entry_id,
+      seq: r.seq,
+      transaction_id: r.transaction_id,
+      account_id: r.account_id,
+      currency: r.currency,
+      amount: r.amount,
+      balance_after: r.balance_after,
+      description: r.entry_description,
+      created_at: r.entry_created_at,
+    })),
+  };
+}
 
 function assertBalanced(legs: Leg[]): void {
   if (legs.length < 2) throw new LedgerError(LedgerErrorCode.Unbalanced, 'A ledger transaction needs at least two legs');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../../workflows/transfer-definitions';
+import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
 
 export type DevServerHandle = { address: string; uiUrl: string | undefined; stop: () => Promise<void> };
 

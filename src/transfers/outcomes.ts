@@ -64,3 +64,23 @@ export const FAILURE_RESPONSE_CODES: Record<TransferFailureType, ResponseCode> =
 
 export const isTransferFailureType = (type: unknown): type is TransferFailureType =>
   typeof type === 'string' && Object.prototype.hasOwnProperty.call(FAILURE_RESPONSE_CODES, type);
+
+export type RecordedOutcome = { status: Exclude<TransferStatus, 'processing' | 'held' | 'sent'>; responseCode: ResponseCode; message: string };
+
+export const SUCCESS: RecordedOutcome = { status: 'completed', responseCode: ResponseCode.Success, message: RESPONSE_MESSAGES[ResponseCode.Success] };
+
+/**
+ * The outcome a refusal is recorded with: its response code, and its reason after the code's name.
+ * The rail refusing a payout that was already posted is a failure (compensated), not a decline.
+ */
+export function refusalOutcome(type: TransferFailureType, reason: string): RecordedOutcome {
+  const responseCode = FAILURE_RESPONSE_CODES[type];
+  return { status: type === TransferFailureType.RailRejected ? 'failed' : 'declined', responseCode, message: `${RESPONSE_MESSAGES[responseCode]}: ${reason}`.slice(0, 500) };
+}
+
+/** Something only people can sort out: recorded as failed with 606 and what happened. */
+export const contactSupport = (what: string): RecordedOutcome => ({
+  status: 'failed',
+  responseCode: ResponseCode.ContactSupport,
+  message: `${RESPONSE_MESSAGES[ResponseCode.ContactSupport]}: ${what}`.slice(0, 500),
+});

@@ -6,13 +6,15 @@ import type { TransferWorkflowGateway } from './workflow-gateway';
 /**
  * The API writes a transfer before it starts its workflow. If the process dies (or Temporal is
  * unreachable) between the two, the transfer would sit in `processing` with nothing running it.
- * This sweep (re)starts the workflow of every transfer that has been processing for a while;
- * for those already running or finished the start is a no-op (USE_EXISTING / REJECT_DUPLICATE).
+ * This sweep (re)starts the workflow of every transfer that no workflow has prepared yet (still
+ * `processing`, nothing reserved) after `minAgeMs`; for one whose workflow exists the start is a
+ * no-op (USE_EXISTING / REJECT_DUPLICATE). It runs when the API starts, then every interval.
  */
 export function createTransferRecovery(deps: { db: Db; gateway: TransferWorkflowGateway; logger: Logger; minAgeMs: number; batchSize?: number }) {
   async function sweepOnce(): Promise<number> {
     const stale = (await deps.db('transfers')
       .where({ status: 'processing' })
+      .whereNull('hold_id')
       .andWhere('created_at', '<', deps.db.raw(`now() - make_interval(secs => ?)`, [deps.minAgeMs / 1000]))
       .orderBy('created_at')
       .limit(deps.batchSize ?? 100)) as TransferRow[];
@@ -22,12 +24,16 @@ export function createTransferRecovery(deps: { db: Db; gateway: TransferWorkflow
     return stale.length;
   }
 
-  /** Runs sweepOnce every `intervalMs` until stopped; a failed sweep is logged and retried next time. */
+  /** Runs sweepOnce now and every `intervalMs` until stopped (one at a time); a failed sweep is logged and retried next time. */
   function start(intervalMs: number): () => Promise<void> {
-    let running: Promise<unknown> = Promise.resolve();
-    const timer = setInterval(() => {
-      running = sweepOnce().catch((err) => deps.logger.warn({ err }, 'transfer recovery sweep failed'));
-    }, intervalMs);
+    let running: Promise<unknown> | undefined;
+    const tick = () => {
+      running ??= sweepOnce()
+        .catch((err) => deps.logger.warn({ err }, 'transfer recovery sweep failed'))
+        .finally(() => (running = undefined));
+    };
+    tick();
+    const timer = setInterval(tick, intervalMs);
     timer.unref();
     return async () => {
       clearInterval(timer);

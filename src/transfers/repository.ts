@@ -1,107 +1,146 @@
-import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { priceColumns, type TransferRow } from './model';
-import { RESPONSE_MESSAGES, ResponseCode, type TransferStatus } from './outcomes';
+import { RESPONSE_MESSAGES, ResponseCode, TERMINAL_STATUSES, type RecordedOutcome, type TransferStatus } from './outcomes';
 import type { PriceRecord } from '../pricing/service';
 
-export type TransferOutcomeRecord = {
-  status: Exclude<TransferStatus, 'processing'>;
-  responseCode: ResponseCode;
-  message: string;
-};
+export type TransferOutcomeRecord = RecordedOutcome;
 
-/** Persistence of transfers: the API's source of truth. */
+/** A transfer's recorded outcome, or null while it is still on its way. */
+export function outcomeOf(t: TransferRow): TransferOutcomeRecord | null {
+  if (!TERMINAL_STATUSES.includes(t.status) || t.response_code === null) return null;
+  return { status: t.status as TransferOutcomeRecord['status'], responseCode: t.response_code, message: t.message ?? '' };
+}
+
+/** Statuses a transfer may leave for its outcome. */
+const OPEN: TransferStatus[] = ['processing', 'held', 'sent'];
+
+/**
+ * Persistence of transfers: the API's source of truth. Every state change is a conditional UPDATE
+ * (from the states it may come from), so a repeated workflow step changes nothing the second time.
+ * Writes take the database handle last: the pool, or a caller's transaction.
+ */
 export function createTransferRepository(db: Db) {
-  const get = (id: string, trx: Knex | Knex.Transaction = db) =>
-    trx('transfers').where({ id }).first<TransferRow | undefined>();
+  const get = (id: string, trx: Db = db) => trx('transfers').where({ id }).first<TransferRow | undefined>();
 
-  async function mustGet(id: string): Promise<TransferRow> {
-    const row = await get(id);
+  async function mustGet(id: string, trx: Db = db): Promise<TransferRow> {
+    const row = await get(id, trx);
     if (!row) throw new Error(`Transfer ${id} not found`);
     return row;
   }
 
-  async function linkHold(id: string, holdId: string): Promise<void> {
-    await db('transfers').where({ id }).update({ hold_id: holdId, updated_at: db.fn.now() });
+  /** The row, locked for the caller's transaction: the workflow step that changes it is the only one. */
+  async function lock(id: string, trx: Db): Promise<TransferRow> {
+    const row = await trx('transfers').where({ id }).forNoKeyUpdate().first<TransferRow | undefined>();
+    if (!row) throw new Error(`Transfer ${id} not found`);
+    return row;
   }
 
-  async function linkLedgerTransaction(id: string, ledgerTransactionId: string): Promise<void> {
-    await db('transfers').where({ id }).update({ ledger_transaction_id: ledgerTransactionId, updated_at: db.fn.now() });
+  const touch = (trx: Db, columns: Record<string, unknown>) => ({ ...columns, updated_at: trx.fn.now() });
+
+  async function linkHold(id: string, holdId: string, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id }).update(touch(trx, { hold_id: holdId }));
   }
 
-  /** processing → held (seed 001's 12 quarantined), with when the hold expires; a repeat changes nothing. */
-  async function hold(id: string, input: { expiresInSeconds: number; reason: string }): Promise<void> {
-    await db('transfers')
-      .where({ id, status: 'processing' })
-      .update({
-        status: 'held',
-        response_code: ResponseCode.Quarantined,
-        message: `${RESPONSE_MESSAGES[ResponseCode.Quarantined]}: ${input.reason}`.slice(0, 500),
-        held_at: db.fn.now(),
-        hold_expires_at: db.raw(`now() + make_interval(secs => ?)`, [input.expiresInSeconds]),
-        updated_at: db.fn.now(),
-      });
-  }
-
-  /** held → processing once released, to be posted. */
-  async function resume(id: string): Promise<void> {
-    await db('transfers').where({ id, status: 'held' }).update({ status: 'processing', response_code: null, message: null, updated_at: db.fn.now() });
-  }
-
-  /** A payout accepted by the rail: on its way, not settled yet. */
-  async function markSent(id: string, railReference: string): Promise<void> {
-    await db('transfers').where({ id, status: 'processing' }).update({ status: 'sent', rail_reference: railReference, sent_at: db.fn.now(), updated_at: db.fn.now() });
-  }
-
-  async function linkSettlement(id: string, ledgerTransactionId: string): Promise<void> {
-    await db('transfers').where({ id }).update({ settlement_transaction_id: ledgerTransactionId, settled_at: db.fn.now(), updated_at: db.fn.now() });
-  }
-
-  async function linkReversal(id: string, ledgerTransactionId: string): Promise<void> {
-    await db('transfers').where({ id }).update({ reversal_transaction_id: ledgerTransactionId, updated_at: db.fn.now() });
-  }
-
-  /** completed → returned: the beneficiary's bank sent a settled payout back and it was reversed. */
-  async function markReturned(id: string, message: string): Promise<void> {
-    await db('transfers')
-      .where({ id, status: 'completed' })
-      .update({ status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500), updated_at: db.fn.now() });
-  }
-
-  /** Records the price once: a retried pricing step keeps (and returns) the first price. */
-  async function recordPrice(id: string, price: PriceRecord): Promise<TransferRow> {
-    const [priced] = await db('transfers')
-      .where({ id })
-      .whereNull('priced_at')
-      .update({ ...priceColumns(price), updated_at: db.fn.now() })
-      .returning<TransferRow[]>('*');
-    return priced ?? mustGet(id);
+  async function linkLedgerTransaction(id: string, ledgerTransactionId: string, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id }).update(touch(trx, { ledger_transaction_id: ledgerTransactionId }));
   }
 
   /**
-   * Moves a transfer out of `processing`, once. The row lock makes the transition atomic; a repeat
-   * (activity retry) finds it already recorded and returns it unchanged.
+   * What the preparation step decided, in one UPDATE: the price, the screening, the reservation,
+   * and the new state (held for compliance, or refused with its outcome) when it is not `processing`.
    */
-  async function recordOutcome(id: string, outcome: TransferOutcomeRecord): Promise<TransferRow> {
-    return db.transaction(async (trx) => {
-      const row = await trx('transfers').where({ id }).forNoKeyUpdate().first<TransferRow | undefined>();
-      if (!row) throw new Error(`Transfer ${id} not found`);
-      if (row.status !== 'processing' && row.status !== 'held' && row.status !== 'sent') return row;
-      const [updated] = await trx('transfers')
-        .where({ id })
-        .update({
-          status: outcome.status,
-          response_code: outcome.responseCode,
-          message: outcome.message,
-          completed_at: trx.fn.now(),
-          updated_at: trx.fn.now(),
-        })
-        .returning<TransferRow[]>('*');
-      return updated as TransferRow;
-    });
+  async function recordPreparation(
+    id: string,
+    prepared: { price?: PriceRecord; screeningId?: string; holdId?: string; held?: { expiresInSeconds: number; reason: string }; outcome?: TransferOutcomeRecord },
+    trx: Db,
+  ): Promise<TransferRow> {
+    const columns: Record<string, unknown> = {
+      ...(prepared.price ? priceColumns(prepared.price) : {}),
+      ...(prepared.screeningId ? { screening_id: prepared.screeningId } : {}),
+      ...(prepared.holdId ? { hold_id: prepared.holdId } : {}),
+    };
+    if (prepared.held) Object.assign(columns, heldColumns(trx, prepared.held));
+    if (prepared.outcome) Object.assign(columns, outcomeColumns(trx, prepared.outcome));
+    const [row] = await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, columns)).returning<TransferRow[]>('*');
+    return row ?? mustGet(id, trx);
   }
 
-  return { get, mustGet, linkHold, linkLedgerTransaction, recordPrice, hold, resume, markSent, linkSettlement, linkReversal, markReturned, recordOutcome };
+  const heldColumns = (trx: Db, held: { expiresInSeconds: number; reason: string }) => ({
+    status: 'held',
+    response_code: ResponseCode.Quarantined,
+    message: `${RESPONSE_MESSAGES[ResponseCode.Quarantined]}: ${held.reason}`.slice(0, 500),
+    held_at: trx.fn.now(),
+    hold_expires_at: trx.raw(`now() + make_interval(secs => ?)`, [held.expiresInSeconds]),
+  });
+
+  const outcomeColumns = (trx: Db, outcome: TransferOutcomeRecord) => ({
+    status: outcome.status,
+    response_code: outcome.responseCode,
+    message: outcome.message.slice(0, 500),
+    completed_at: trx.fn.now(),
+  });
+
+  /** processing → held (seed 001's 12 quarantined), with when the hold expires; a repeat changes nothing. */
+  async function hold(id: string, input: { expiresInSeconds: number; reason: string }, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, heldColumns(trx, input)));
+  }
+
+  /** held → processing once released, to be posted. */
+  async function resume(id: string, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id, status: 'held' }).update(touch(trx, { status: 'processing', response_code: null, message: null }));
+  }
+
+  /** A payout accepted by the rail: on its way, not settled yet. */
+  async function markSent(id: string, railReference: string, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, { status: 'sent', rail_reference: railReference, sent_at: trx.fn.now() }));
+  }
+
+  async function linkSettlement(id: string, ledgerTransactionId: string, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id }).update(touch(trx, { settlement_transaction_id: ledgerTransactionId, settled_at: trx.fn.now() }));
+  }
+
+  async function linkReversal(id: string, ledgerTransactionId: string, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id }).update(touch(trx, { reversal_transaction_id: ledgerTransactionId }));
+  }
+
+  /** completed → returned: the beneficiary's bank sent a settled payout back and it was reversed. */
+  async function markReturned(id: string, message: string, trx: Db = db): Promise<void> {
+    await trx('transfers')
+      .where({ id, status: 'completed' })
+      .update(touch(trx, { status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500) }));
+  }
+
+  /** Records the price once: a retried pricing step keeps (and returns) the first price. */
+  async function recordPrice(id: string, price: PriceRecord, trx: Db = db): Promise<TransferRow> {
+    const [priced] = await trx('transfers').where({ id }).whereNull('priced_at').update(touch(trx, priceColumns(price))).returning<TransferRow[]>('*');
+    return priced ?? mustGet(id, trx);
+  }
+
+  /**
+   * Moves a transfer out of `processing` (or held, or sent), once, with any links the same step
+   * made (e.g. its posting). A repeat (activity retry) finds it already recorded and returns it unchanged.
+   */
+  async function recordOutcome(id: string, outcome: TransferOutcomeRecord, trx: Db = db, links: Record<string, string> = {}): Promise<TransferRow> {
+    const [updated] = await trx('transfers').whereIn('status', OPEN).andWhere({ id }).update(touch(trx, { ...outcomeColumns(trx, outcome), ...links })).returning<TransferRow[]>('*');
+    return updated ?? mustGet(id, trx);
+  }
+
+  return {
+    get,
+    mustGet,
+    lock,
+    linkHold,
+    linkLedgerTransaction,
+    recordPrice,
+    recordPreparation,
+    hold,
+    resume,
+    markSent,
+    linkSettlement,
+    linkReversal,
+    markReturned,
+    recordOutcome,
+  };
 }
 
 export type TransferRepository = ReturnType<typeof createTransferRepository>;

@@ -7,7 +7,7 @@ import { requestHash } from '../api/idempotency';
 import { principalScope, type Principal } from '../auth/service';
 import type { AccountService } from '../accounts/service';
 import type { LedgerService } from '../ledger/service';
-import { payoutWorkflowId, transferWorkflowId, type TransferWorkflowInput } from '../../workflows/transfer-definitions';
+import { payoutWorkflowId, transferWorkflowId, type TransferWorkflowInput } from '../../workflows/definitions';
 import type { AccountWithCurrency } from '../ledger/model';
 import { priceColumns, type TransferRow } from './model';
 import type { TransferStatus } from './outcomes';

@@ -1,19 +1,30 @@
-import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { transferWorkflow } from '../../workflows/transfer';
+import type { transferWorkflowV2 } from '../../workflows/transfer';
 import {
   awaitTransferOutcomeUpdate,
   complianceDecisionSignal,
+  CustomerIdSearchAttribute,
   PAYOUT_WORKFLOW_TYPE,
   railEventSignal,
+  SourceAccountIdSearchAttribute,
   TRANSFER_WORKFLOW_TYPE,
+  TransferStatusSearchAttribute,
   type ComplianceDecisionSignal,
   type RailEventSignal,
-} from '../../workflows/transfer-definitions';
+} from '../../workflows/definitions';
 import { toWorkflowInput } from './service';
 import type { TransferRow } from './model';
 
 export type WaitResult = 'outcome' | 'timeout';
+
+/**
+ * The workflow closed before (or while) the update reached it: a transfer's or payout's workflow
+ * closes only after recording its outcome, so the outcome is on the row. A transfer often starts,
+ * decides and closes in a single workflow task, so an update racing it meets a closed run
+ * ("already started" with REJECT_DUPLICATE, or "aborted by closing workflow").
+ */
+const workflowClosed = (err: unknown) => err instanceof WorkflowExecutionAlreadyStartedError || err instanceof WorkflowNotFoundError;
 
 /**
  * Starts a transfer's workflow (or attaches to the running one) and waits a bounded time for
@@ -35,6 +46,12 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     ],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    // Set at start, so the workflow upserts TransferStatus only when it changes.
+    typedSearchAttributes: [
+      { key: TransferStatusSearchAttribute, value: 'processing' },
+      { key: CustomerIdSearchAttribute, value: t.customer_id },
+      { key: SourceAccountIdSearchAttribute, value: t.source_account_id },
+    ],
   });
 
   async function startAndAwait(t: TransferRow, waitMs: number): Promise<WaitResult> {
@@ -43,12 +60,12 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     try {
       await client.withAbortSignal(controller.signal, () =>
         client.workflow.executeUpdateWithStart(awaitTransferOutcomeUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflow>(workflowType(t), startOptions(t)),
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflowV2>(workflowType(t), startOptions(t)),
         }),
       );
       return 'outcome';
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'outcome'; // closed: its outcome is recorded
+      if (workflowClosed(err)) return 'outcome';
       if (!controller.signal.aborted) throw err;
       // The bound passed first. Make sure the workflow exists whatever stage the call reached.
       await ensureStarted(t);
@@ -60,7 +77,7 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
 
   async function ensureStarted(t: TransferRow): Promise<void> {
     try {
-      await client.workflow.start<typeof transferWorkflow>(workflowType(t), startOptions(t));
+      await client.workflow.start<typeof transferWorkflowV2>(workflowType(t), startOptions(t));
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -80,6 +97,7 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
       await client.withAbortSignal(controller.signal, () => client.workflow.getHandle(t.workflow_id).executeUpdate(awaitTransferOutcomeUpdate));
       return 'outcome';
     } catch (err) {
+      if (workflowClosed(err)) return 'outcome';
       if (controller.signal.aborted) return 'timeout';
       throw err;
     } finally {

@@ -13,7 +13,7 @@ import type { Client } from '@temporalio/client';
 import type { Application } from '../../src/application';
 import { createAuthService } from '../../src/auth/service';
 import { nameSimilarity, normalizeName } from '../../src/compliance/names';
-import { complianceDecisionSignal, transferStatusQuery } from '../../workflows/transfer-definitions';
+import { complianceDecisionSignal, transferStatusQuery } from '../../workflows/definitions';
 import {
   connectTemporal,
   createKey,

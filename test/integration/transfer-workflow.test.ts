@@ -10,8 +10,6 @@ import {
   Client,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type WorkflowHandle,
 } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import Decimal from 'decimal.js';
@@ -31,14 +29,14 @@ import type { ComplianceService } from '../../src/compliance/service';
 import { createTransferService, toWorkflowInput, type CreateTransferInput } from '../../src/transfers/service';
 import { createTransferRecovery } from '../../src/transfers/recovery';
 import { createTransferWorkflowGateway } from '../../src/transfers/workflow-gateway';
-import { transferWorkflow } from '../../workflows/transfer';
+import { transferWorkflowV2 } from '../../workflows/transfer';
 import {
   awaitTransferOutcomeUpdate,
   transferStatusQuery,
   TransferStatusSearchAttribute,
   transferWorkflowId,
   type TransferOutcome,
-} from '../../workflows/transfer-definitions';
+} from '../../workflows/definitions';
 import {
   connectTemporal,
   expectLedgerInvariants,
@@ -52,10 +50,10 @@ import {
 import { createHttpRail } from '../../src/rail/client';
 
 type Faults = {
-  /** Activities whose FIRST attempt for this transfer runs for real (commits) and then throws. */
-  crashAfterCommit: Set<'reserveFunds' | 'postTransfer'>;
-  /** Delay before validateTransfer runs, to keep the workflow open for a while. */
-  validateDelayMs?: number;
+  /** Steps whose FIRST attempt for this transfer runs for real (commits) and then throws. */
+  crashAfterCommit: Set<'prepareTransfer' | 'completeTransfer'>;
+  /** Delay before prepareTransfer runs, to keep the workflow open for a while. */
+  prepareDelayMs?: number;
 };
 
 type Balances = { posted: string; pending: string; available: string };
@@ -68,6 +66,7 @@ let nativeConnection: NativeConnection;
 let worker: Worker;
 let workerRun: Promise<void>;
 let taskQueue: string;
+let workerActivities: TransferActivities;
 let admin: Principal;
 let transfersService: ReturnType<typeof createTransferService>;
 let customers: ReturnType<typeof createCustomerService>;
@@ -76,15 +75,16 @@ let compliance: ComplianceService;
 const HOLD_TTL_SECONDS = 3600;
 let accountsService: ReturnType<typeof createAccountService>;
 
-/** Per transfer id: the faults to inject, and every activity attempt seen (name + attempt number). */
+/** Per transfer id: the faults to inject, and every step attempt seen (name + attempt number). */
 const faults = new Map<string, Faults>();
 const attempts = new Map<string, Array<{ activity: string; attempt: number }>>();
-/** Per transfer id: the source account's state seen at the start of each postTransfer attempt. */
+/** Per transfer id: the source account's state seen at the start of each completeTransfer attempt. */
 const seenBeforePost = new Map<string, Array<{ pending: string; holds: number }>>();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const money = (v: string) => new Decimal(v).toFixed(2);
 
+/** The real activities, with the transfer's steps recorded and faults injected where a test asks. */
 function wrapActivities(real: TransferActivities): TransferActivities {
   const record = (transferId: string, activity: string) => {
     const attempt = Context.current().info.attempt;
@@ -93,63 +93,39 @@ function wrapActivities(real: TransferActivities): TransferActivities {
     attempts.set(transferId, list);
     return attempt;
   };
-  const crashing =
-    <K extends 'reserveFunds' | 'postTransfer'>(name: K, fn: TransferActivities[K]) =>
-    async (ref: { transferId: string }) => {
-      const attempt = record(ref.transferId, name);
-      const result = await fn(ref);
-      if (attempt === 1 && faults.get(ref.transferId)?.crashAfterCommit.has(name)) {
-        throw new Error('simulated crash after commit');
-      }
-      return result;
-    };
+  const crashAfterCommit = (transferId: string, name: 'prepareTransfer' | 'completeTransfer', attempt: number) => {
+    if (attempt === 1 && faults.get(transferId)?.crashAfterCommit.has(name)) throw new Error('simulated crash after commit');
+  };
   return {
-    validateTransfer: async (ref) => {
-      record(ref.transferId, 'validateTransfer');
-      const delay = faults.get(ref.transferId)?.validateDelayMs;
+    ...real,
+    prepareTransfer: async (input) => {
+      const attempt = record(input.transferId, 'prepareTransfer');
+      const delay = faults.get(input.transferId)?.prepareDelayMs;
       if (delay) await sleep(delay);
-      return real.validateTransfer(ref);
+      const result = await real.prepareTransfer(input);
+      crashAfterCommit(input.transferId, 'prepareTransfer', attempt);
+      return result;
     },
-    reserveFunds: crashing('reserveFunds', real.reserveFunds) as TransferActivities['reserveFunds'],
-    postTransfer: (async (ref: { transferId: string }) => {
+    completeTransfer: async (ref) => {
+      const attempt = record(ref.transferId, 'completeTransfer');
       const t = await db('transfers').where({ id: ref.transferId }).first<TransferRow>();
       const source = await balancesOf(t.source_account_id);
       const holds = await db('holds').where({ transfer_id: ref.transferId }).count<{ count: string }[]>({ count: '*' });
       const seen = seenBeforePost.get(ref.transferId) ?? [];
       seen.push({ pending: source.pending, holds: Number(holds[0]?.count) });
       seenBeforePost.set(ref.transferId, seen);
-      return crashing('postTransfer', real.postTransfer)(ref);
-    }) as TransferActivities['postTransfer'],
-    releaseFunds: async (ref) => {
-      record(ref.transferId, 'releaseFunds');
-      return real.releaseFunds(ref);
+      const result = await real.completeTransfer(ref);
+      crashAfterCommit(ref.transferId, 'completeTransfer', attempt);
+      return result;
     },
-    priceTransfer: async (ref) => {
-      record(ref.transferId, 'priceTransfer');
-      return real.priceTransfer(ref);
+    refuseTransfer: async (input) => {
+      record(input.transferId, 'refuseTransfer');
+      return real.refuseTransfer(input);
     },
-    screenTransfer: async (ref) => {
-      record(ref.transferId, 'screenTransfer');
-      return real.screenTransfer(ref);
+    applyComplianceDecision: async (input) => {
+      record(input.transferId, 'applyComplianceDecision');
+      return real.applyComplianceDecision(input);
     },
-    holdTransfer: async (input) => {
-      record(input.transferId, 'holdTransfer');
-      return real.holdTransfer(input);
-    },
-    recordComplianceDecision: async (input) => {
-      record(input.transferId, 'recordComplianceDecision');
-      return real.recordComplianceDecision(input);
-    },
-    recordTransferOutcome: async (input) => {
-      record(input.transferId, 'recordTransferOutcome');
-      return real.recordTransferOutcome(input);
-    },
-    // Payout steps: never reached by transfers.
-    sendPayout: real.sendPayout,
-    checkPayoutOnRail: real.checkPayoutOnRail,
-    settlePayout: real.settlePayout,
-    reversePayout: real.reversePayout,
-    recordPayoutReturned: real.recordPayoutReturned,
   };
 }
 
@@ -171,7 +147,7 @@ beforeAll(async () => {
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    activities: wrapActivities(createActivities(activityDeps)),
+    activities: (workerActivities = wrapActivities(createActivities(activityDeps))),
     workflowBundle: workflowBundle(),
   });
   workerRun = worker.run();
@@ -211,7 +187,7 @@ async function createTransfer(body: Omit<CreateTransferInput, 'reference'> & { r
 
 async function runTransfer(t: TransferRow, f?: Faults): Promise<TransferOutcome> {
   if (f) faults.set(t.id, f);
-  return client.workflow.execute(transferWorkflow, {
+  return client.workflow.execute(transferWorkflowV2, {
     workflowId: transferWorkflowId(t.id),
     taskQueue,
     args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
@@ -303,7 +279,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(TransferStatusSearchAttribute)).toBe('completed');
 
-    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['validateTransfer', 'priceTransfer', 'screenTransfer', 'reserveFunds', 'postTransfer', 'recordTransferOutcome']);
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer', 'completeTransfer']);
     await expectLedgerInvariants(db);
   });
 
@@ -348,7 +324,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     expect(await holdsOf(t.id)).toHaveLength(0);
     await expectBalances(source.accountId, '80.00', '0.00', '80.00');
     await expectBalances(destination.accountId, '1.00', '0.00', '1.00');
-    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['validateTransfer', 'recordTransferOutcome']);
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer']);
     await expectLedgerInvariants(db);
   });
 
@@ -387,15 +363,15 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectLedgerInvariants(db);
   });
 
-  test('postTransfer retried after a crash after commit posts once and returns the first posting', async () => {
+  test('completeTransfer retried after a crash after commit posts once and returns the first posting', async () => {
     const source = await party({ deposit: '100.00' });
     const destination = await party();
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '40.10' });
 
-    const outcome = await runTransfer(t, { crashAfterCommit: new Set(['postTransfer']) });
+    const outcome = await runTransfer(t, { crashAfterCommit: new Set(['completeTransfer']) });
     expect(outcome).toEqual({ transferId: t.id, status: 'completed', responseCode: '1', message: 'success' });
 
-    const posts = attempts.get(t.id)?.filter((a) => a.activity === 'postTransfer');
+    const posts = attempts.get(t.id)?.filter((a) => a.activity === 'completeTransfer');
     expect(posts?.map((a) => a.attempt)).toEqual([1, 2]);
     // The second attempt started after the first one's commit: the hold was already consumed.
     expect(seenBeforePost.get(t.id)).toEqual([
@@ -411,15 +387,15 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectLedgerInvariants(db);
   });
 
-  test('reserveFunds retried after a crash after commit reserves once', async () => {
+  test('prepareTransfer retried after a crash after commit reserves once', async () => {
     const source = await party({ deposit: '100.00' });
     const destination = await party();
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '60.00' });
 
-    const outcome = await runTransfer(t, { crashAfterCommit: new Set(['reserveFunds']) });
+    const outcome = await runTransfer(t, { crashAfterCommit: new Set(['prepareTransfer']) });
     expect(outcome).toEqual({ transferId: t.id, status: 'completed', responseCode: '1', message: 'success' });
 
-    const reserves = attempts.get(t.id)?.filter((a) => a.activity === 'reserveFunds');
+    const reserves = attempts.get(t.id)?.filter((a) => a.activity === 'prepareTransfer');
     expect(reserves?.map((a) => a.attempt)).toEqual([1, 2]);
     // Before posting, the amount was pending exactly once (not 120.00) under a single hold.
     expect(seenBeforePost.get(t.id)).toEqual([{ pending: '60.00', holds: 1 }]);
@@ -431,62 +407,51 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectLedgerInvariants(db);
   });
 
-  test('awaitTransferOutcome with update-with-start returns the outcome; repeats never start a second run', async () => {
-    const source = await party({ deposit: '10.00' });
+  test('awaitTransferOutcome with update-with-start attaches to the running workflow and never starts a second run', async () => {
+    const source = await party({ deposit: '20000.00' });
     const destination = await party();
-    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '7.50' });
-    // Hold the workflow open at its first step so the repeats below meet a running workflow.
-    faults.set(t.id, { crashAfterCommit: new Set(), validateDelayMs: 1500 });
+    // Large enough to be held for compliance: the workflow waits, so the repeats below meet it running.
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '12000.00' });
     const workflowId = transferWorkflowId(t.id);
     const expected: TransferOutcome = { transferId: t.id, status: 'completed', responseCode: '1', message: 'success' };
     // The API gateway's options: attach to a running workflow (USE_EXISTING) and never restart a closed
     // one (REJECT_DUPLICATE; with the default ALLOW_DUPLICATE a closed id would start a second run).
     const startOperation = () =>
-      new WithStartWorkflowOperation(transferWorkflow, {
+      new WithStartWorkflowOperation(transferWorkflowV2, {
         workflowId,
         taskQueue,
         args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
-    const updateWithStart = (op: WithStartWorkflowOperation<typeof transferWorkflow>) =>
+    const updateWithStart = (op: WithStartWorkflowOperation<typeof transferWorkflowV2>) =>
       client.workflow.executeUpdateWithStart(awaitTransferOutcomeUpdate, { startWorkflowOperation: op });
 
-    // First request: starts the workflow and waits for its outcome.
-    const first = updateWithStart(startOperation());
-    // (The operation's handle resolves only with the update's result, so find the run by describing the id.)
-    let started: Awaited<ReturnType<WorkflowHandle['describe']>> | undefined;
-    for (const deadline = Date.now() + 5_000; !started && Date.now() < deadline; ) {
-      started = await client.workflow.getHandle(workflowId).describe().catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      });
-      if (!started) await sleep(50);
-    }
-    if (!started) throw new Error(`workflow ${workflowId} did not start`);
-    const runId = started.runId;
-    expect(started.status.name).toBe('RUNNING');
+    // First request: starts the workflow; held counts as an answer.
+    const held = { transferId: t.id, status: 'held', step: 'awaiting_decision', outcome: null };
+    const firstOp = startOperation();
+    expect(await updateWithStart(firstOp)).toEqual(held);
+    const runId = (await (await firstOp.workflowHandle()).describe()).runId;
 
-    // While it runs: a second update-with-start attaches to it, and so does the API's gateway, which
-    // reports an outcome only once the workflow has recorded it.
+    // Repeats while it waits: a second update-with-start and the API's gateway attach to the same run.
     const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
     const attachOp = startOperation();
-    const [firstOutcome, attachedOutcome, viaGateway] = await Promise.all([
-      first,
-      updateWithStart(attachOp),
-      gateway.startAndAwait(t, 10_000).then(async (result) => ({ result, status: (await transferRow(t.id)).status })),
-    ]);
-    // The update answers with the transfer's progress: finished, with its outcome.
-    const finished = { transferId: t.id, status: 'completed', step: 'done', outcome: expected };
-    expect(firstOutcome).toEqual(finished);
-    expect(attachedOutcome).toEqual(finished);
+    expect(await updateWithStart(attachOp)).toEqual(held);
     expect((await (await attachOp.workflowHandle()).describe()).runId).toBe(runId);
-    expect(viaGateway).toEqual({ result: 'outcome', status: 'completed' });
+    expect(await gateway.startAndAwait(t, 10_000)).toBe('outcome');
+
+    // Released: an update sent after the decision waits for the outcome, not the hold.
+    await gateway.sendDecision(t, { decision: 'release', reviewer: 'jane@bank', reason: 'documents checked' });
+    const afterDecision = await updateWithStart(startOperation()).catch((err: unknown) => err);
+    // It either met the run and waited for its outcome, or (racing its last task) found it closed.
+    if (afterDecision instanceof WorkflowExecutionAlreadyStartedError) expect((await transferRow(t.id)).status).toBe('completed');
+    else expect(afterDecision).toEqual({ transferId: t.id, status: 'completed', step: 'done', outcome: expected });
     expect(await client.workflow.getHandle(workflowId, runId).result()).toEqual(expected);
 
-    // Again on the just-finished id: the closed run is kept, never restarted.
+    // Again on the finished id: the closed run is kept, never restarted.
     await expect(updateWithStart(startOperation())).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     expect(await gateway.startAndAwait(t, 10_000)).toBe('outcome');
+    expect(await gateway.awaitResult(t, 10_000)).toBe('outcome');
 
     // Strongly consistent: the id's latest run is still the first one.
     const latest = await client.workflow.getHandle(workflowId).describe();
@@ -505,11 +470,31 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     }
     expect(runs).toEqual([{ runId, status: 'COMPLETED' }]);
 
-    expect(attempts.get(t.id)?.filter((a) => a.activity === 'validateTransfer')).toHaveLength(1);
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer', 'applyComplianceDecision', 'completeTransfer']);
+    await expectTransferRow(t, 'completed', '1', 'success');
+    await expectPostedOnce(t, '12000.00');
+    await expectBalances(source.accountId, '8000.00', '0.00', '8000.00');
+    await expectBalances(destination.accountId, '12000.00', '0.00', '12000.00');
+    await expectLedgerInvariants(db);
+  });
+
+  test('concurrent update-with-start requests for a new transfer start one run; each meets it or finds it closed', async () => {
+    const source = await party({ deposit: '10.00' });
+    const destination = await party();
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '7.50' });
+    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
+    expect(await Promise.all(Array.from({ length: 5 }, () => gateway.startAndAwait(t, 10_000)))).toEqual(Array(5).fill('outcome'));
+    const runs: string[] = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      runs.length = 0;
+      for await (const w of client.workflow.list({ query: `WorkflowId = '${transferWorkflowId(t.id)}'` })) runs.push(w.status.name);
+      if (runs.length > 0 && runs.every((r) => r !== 'RUNNING')) break;
+      await sleep(200);
+    }
+    expect(runs).toEqual(['COMPLETED']);
+    expect(attempts.get(t.id)?.filter((a) => a.activity === 'completeTransfer')).toHaveLength(1);
     await expectTransferRow(t, 'completed', '1', 'success');
     await expectPostedOnce(t, '7.50');
-    await expectBalances(source.accountId, '2.50', '0.00', '2.50');
-    await expectBalances(destination.accountId, '7.50', '0.00', '7.50');
     await expectLedgerInvariants(db);
   });
 
@@ -536,27 +521,88 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectLedgerInvariants(db);
   });
 
-  test('cancelled by an operator before funds are reserved: failed with 606, nothing reserved, outcome recorded', async () => {
+  test('cancelled by an operator before any worker picked it up: failed with 606, nothing reserved', async () => {
     const source = await party({ deposit: '30.00' });
     const destination = await party();
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '5.00' });
-    faults.set(t.id, { crashAfterCommit: new Set(), validateDelayMs: 3_000 });
-    const handle = await client.workflow.start(transferWorkflow, {
+    // No worker polls this queue yet (the workers are down): the cancellation arrives first.
+    const idleQueue = uniqueTaskQueue('no-worker-yet');
+    const handle = await client.workflow.start(transferWorkflowV2, {
+      workflowId: transferWorkflowId(t.id),
+      taskQueue: idleQueue,
+      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
+      workflowExecutionTimeout: '45 seconds',
+    });
+    await handle.cancel();
+    const late = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: idleQueue, activities: workerActivities, workflowBundle: workflowBundle() });
+    const lateRun = late.run();
+    try {
+      const message = 'contact_support: cancelled by an operator';
+      expect(await handle.result()).toEqual({ transferId: t.id, status: 'failed', responseCode: '606', message });
+      await expectTransferRow(t, 'failed', '606', message);
+    } finally {
+      late.shutdown();
+      await lateRun;
+    }
+    await expectNothingMoved(t);
+    expect(await holdsOf(t.id)).toHaveLength(0);
+    await expectBalances(source.accountId, '30.00', '0.00', '30.00');
+    await expectLedgerInvariants(db);
+  });
+
+  test('cancelled while its preparation runs: whichever wins, the outcome, the row and the ledger agree', async () => {
+    const source = await party({ deposit: '30.00' });
+    const destination = await party();
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '5.00' });
+    faults.set(t.id, { crashAfterCommit: new Set(), prepareDelayMs: 1_000 });
+    const handle = await client.workflow.start(transferWorkflowV2, {
       workflowId: transferWorkflowId(t.id),
       taskQueue,
       args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
       workflowExecutionTimeout: '45 seconds',
     });
-    // Cancel while validation is still running (it is held for 3 s).
-    for (const deadline = Date.now() + 10_000; !attempts.get(t.id)?.length && Date.now() < deadline; ) await sleep(50);
+    for (const deadline = Date.now() + 10_000; !attempts.get(t.id)?.length && Date.now() < deadline; ) await sleep(20);
+    await handle.cancel();
+
+    // A local activity runs inside the workflow task, so the request is seen only once it has ended:
+    // either before the posting (cancelled, the reservation released) or after it (completed).
+    const outcome = await handle.result();
+    if (outcome.status === 'completed') {
+      await expectTransferRow(t, 'completed', '1', 'success');
+      await expectPostedOnce(t, '5.00');
+      await expectBalances(source.accountId, '25.00', '0.00', '25.00');
+    } else {
+      expect(outcome).toEqual({ transferId: t.id, status: 'failed', responseCode: '606', message: 'contact_support: cancelled by an operator' });
+      await expectTransferRow(t, 'failed', '606', outcome.message);
+      await expectNothingMoved(t);
+      expect((await holdsOf(t.id)).every((h) => h.status === 'voided')).toBe(true);
+      await expectBalances(source.accountId, '30.00', '0.00', '30.00');
+    }
+    await expectLedgerInvariants(db);
+  });
+
+  test('cancelled by an operator while held for compliance: the reservation is released, failed with 606', async () => {
+    const source = await party({ deposit: '20000.00' });
+    const destination = await party();
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '12000.00' });
+    const handle = await client.workflow.start(transferWorkflowV2, {
+      workflowId: transferWorkflowId(t.id),
+      taskQueue,
+      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
+      workflowExecutionTimeout: '45 seconds',
+    });
+    for (const deadline = Date.now() + 10_000; (await transferRow(t.id)).status !== 'held' && Date.now() < deadline; ) await sleep(50);
+    await expectBalances(source.accountId, '20000.00', '12000.00', '8000.00');
+    expect(await handle.query(transferStatusQuery)).toMatchObject({ status: 'held', step: 'awaiting_decision', outcome: null });
     await handle.cancel();
 
     const message = 'contact_support: cancelled by an operator';
     expect(await handle.result()).toEqual({ transferId: t.id, status: 'failed', responseCode: '606', message });
     await expectTransferRow(t, 'failed', '606', message);
     await expectNothingMoved(t);
-    expect(await holdsOf(t.id)).toHaveLength(0);
-    await expectBalances(source.accountId, '30.00', '0.00', '30.00');
+    expect((await holdsOf(t.id)).map((h) => h.status)).toEqual(['voided']);
+    await expectBalances(source.accountId, '20000.00', '0.00', '20000.00');
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer', 'refuseTransfer']);
     await expectLedgerInvariants(db);
   });
 });

@@ -1,8 +1,15 @@
-import { transferWorkflow } from '../../workflows/transfer';
-import { TRANSFER_WORKFLOW_TYPE, transferWorkflowId } from '../../workflows/transfer-definitions';
+import * as workflows from '../../workflows';
+import { transferWorkflowV2 } from '../../workflows/transfer';
+import { payoutWorkflowV2 } from '../../workflows/payout';
+import { LEGACY_WORKFLOW_TYPES, PAYOUT_WORKFLOW_TYPE, TRANSFER_WORKFLOW_TYPE, transferWorkflowId } from '../../workflows/definitions';
 
-test('clients start the transfer workflow by the name the worker registers it under', () => {
-  expect(transferWorkflow.name).toBe(TRANSFER_WORKFLOW_TYPE);
+test('clients start the workflows by the names the worker registers them under', () => {
+  expect(transferWorkflowV2.name).toBe(TRANSFER_WORKFLOW_TYPE);
+  expect(payoutWorkflowV2.name).toBe(PAYOUT_WORKFLOW_TYPE);
+});
+
+test('the worker still registers the first versions, for the workflows they started', () => {
+  expect(Object.keys(workflows).sort()).toEqual([...LEGACY_WORKFLOW_TYPES, PAYOUT_WORKFLOW_TYPE, TRANSFER_WORKFLOW_TYPE].sort());
 });
 
 test('the workflow id is derived from the transfer id', () => {

@@ -1,6 +1,7 @@
 /**
- * The transfer workflow's public surface, defined once and imported by both the workflow and the API:
- * its input, its outcome, the status query, the outcome update and its search attributes.
+ * The transfer and payout workflows' public surface, defined once and imported by the workflows
+ * and the API alike: their input, their outcome, the status query, the outcome update, the
+ * signals and the search attributes.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -23,7 +24,22 @@ export type TransferWorkflowInput = {
   payout?: { settlementCheckSeconds: number; returnWindowSeconds: number };
 };
 
-export type TransferStep = 'validating' | 'pricing' | 'screening' | 'reserving' | 'awaiting_decision' | 'sending' | 'awaiting_settlement' | 'return_window' | 'reversing' | 'posting' | 'compensating' | 'recording' | 'done';
+/** Where a workflow is; `preparing` is the new versions' first step, the next four are the first version's. */
+export type TransferStep =
+  | 'preparing'
+  | 'validating'
+  | 'pricing'
+  | 'screening'
+  | 'reserving'
+  | 'awaiting_decision'
+  | 'posting'
+  | 'sending'
+  | 'awaiting_settlement'
+  | 'return_window'
+  | 'reversing'
+  | 'compensating'
+  | 'recording'
+  | 'done';
 
 export type TransferOutcome = {
   transferId: string;
@@ -39,9 +55,14 @@ export type TransferProgress = {
   outcome: TransferOutcome | null;
 };
 
-/** The workflow's registered type (its function name in workflows/transfer.ts); clients start it by this name. */
-export const TRANSFER_WORKFLOW_TYPE = 'transferWorkflow';
-export const PAYOUT_WORKFLOW_TYPE = 'payoutWorkflow';
+/**
+ * The registered workflow types (their function names). New transfers and payouts start the V2
+ * types; the first versions stay registered while the workflows they started drain
+ * (workflows/legacy/move-money.ts).
+ */
+export const TRANSFER_WORKFLOW_TYPE = 'transferWorkflowV2';
+export const PAYOUT_WORKFLOW_TYPE = 'payoutWorkflowV2';
+export const LEGACY_WORKFLOW_TYPES = ['transferWorkflow', 'payoutWorkflow'] as const;
 
 /**
  * What the payout rail reports (through the API's /rail/events): a settlement, or a return of a

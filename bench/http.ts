@@ -1,0 +1,46 @@
+/**
+ * Transfers and payouts over HTTP, as a client integrates them: POST with an Idempotency-Key, take
+ * the 201 outcome, or poll the Location of a 202 until the movement is terminal.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ApiClient, ApiResponse, Movement } from './api';
+import { atConcurrency, oneAtATime, sleep, type Latency, type Throughput } from './measure';
+
+export type MovementResult = Latency &
+  Throughput & {
+    /** Of the concurrent run: the share answered 201 with the outcome (not 202 "still processing"). */
+    answered201: number;
+    /** Terminal statuses seen, e.g. {completed: 300}: anything but `completed` is worth a look. */
+    statuses: Record<string, number>;
+  };
+
+const OPEN = new Set(['processing', 'sent']);
+
+/** One movement from request to terminal status; returns how the POST was answered and the final status. */
+export async function submit(api: ApiClient, movement: Movement, key = randomUUID()): Promise<{ answer: number; status: string; id: string }> {
+  const res: ApiResponse = await api.post(movement.path, movement.body, { 'idempotency-key': key });
+  if (res.status !== 201 && res.status !== 202) throw new Error(`${movement.path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+  let current = res.body;
+  while (OPEN.has(current.status)) {
+    await sleep(50);
+    const polled = await api.get(`${movement.path}/${current.id}`);
+    if (polled.status !== 200) throw new Error(`GET ${movement.path}/${current.id} answered ${polled.status}`);
+    current = polled.body;
+  }
+  return { answer: res.status, status: current.status, id: current.id };
+}
+
+export async function measureMovements(label: string, api: ApiClient, movements: Movement[], load: { sequential: number; total: number; concurrency: number }): Promise<MovementResult> {
+  const first = movements[0] as Movement;
+  const latency = await oneAtATime(label, load.sequential, async () => {
+    await submit(api, first);
+  });
+  const statuses: Record<string, number> = {};
+  let answered201 = 0;
+  const throughput = await atConcurrency(label, load.total, load.concurrency, async (_i, client) => {
+    const done = await submit(api, movements[client % movements.length] as Movement);
+    if (done.answer === 201) answered201++;
+    statuses[done.status] = (statuses[done.status] ?? 0) + 1;
+  });
+  return { ...latency, ...throughput, answered201: answered201 / throughput.completed, statuses };
+}

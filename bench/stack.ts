@@ -1,0 +1,145 @@
+/**
+ * The service as `npm start` runs it (src/main.ts: embedded Postgres, the Temporal dev server on its
+ * SQLite file, the rail, the worker and the API in one process), started by the benchmark in a
+ * process group of its own so that it can be SIGKILLed whole and started again on the same data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../src/config';
+import { openDatabase } from '../src/db/database';
+import { freePort } from '../src/net';
+import { say, sleep } from './measure';
+
+const ROOT = path.resolve(__dirname, '..');
+
+export type StackOptions = {
+  dataDir: string;
+  /** Extra environment, e.g. TEMPORAL_ADDRESS for a Temporal server the benchmark runs itself. */
+  env?: Record<string, string>;
+};
+
+export type Stack = {
+  apiUrl: string;
+  adminKey: string;
+  temporalAddress: string;
+  railUrl: string;
+  dataDir: string;
+  /** The stack's Postgres (the embedded cluster in dataDir, or DATABASE_URL). */
+  databaseUrl: () => Promise<string>;
+  /** SIGKILL to the whole process group: the API, the worker, the dev server, Postgres, the rail. */
+  kill: () => Promise<void>;
+  stop: () => Promise<void>;
+  /** Starts it again on the same data (and the same ports); resolves once /ready answers 200. */
+  restart: () => Promise<{ readyAt: number }>;
+};
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  // The embedded cluster runs as the `postgres` user when we are root: it must be able to enter the folder.
+  fs.chmodSync(opts.dataDir, 0o755);
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    DATA_DIR: opts.dataDir,
+    PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    ADMIN_API_KEY: `sk_bench_${randomBytes(16).toString('hex')}`,
+    ...opts.env,
+  };
+  const log = fs.createWriteStream(path.join(opts.dataDir, 'stack.log'), { flags: 'a' });
+  let child: ChildProcess;
+  let printed = '';
+
+  const launch = async () => {
+    printed = '';
+    child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(ROOT, 'src/main.ts')], {
+      cwd: ROOT,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const capture = (chunk: Buffer) => {
+      log.write(chunk);
+      if (printed.length < 20_000) printed += chunk.toString();
+    };
+    child.stdout?.on('data', capture);
+    child.stderr?.on('data', capture);
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) => reject(new Error(`npm start exited (${code ?? signal}) before it was ready; see ${path.join(opts.dataDir, 'stack.log')}`))),
+    );
+    const apiUrl = `http://localhost:${env.PORT}`;
+    await Promise.race([exited, waitReady(apiUrl, () => /Payments service is running/.test(printed))]);
+    child.removeAllListeners('exit');
+    return { readyAt: performance.now() };
+  };
+
+  const started = performance.now();
+  await launch();
+  say(`npm start is ready in ${((performance.now() - started) / 1000).toFixed(1)} s (data in ${opts.dataDir})`);
+  const temporalAddress = /^\s*Temporal:\s+(\S+)/m.exec(printed)?.[1];
+  const railUrl = /Payout rail:\s+(\S+)/.exec(printed)?.[1];
+  if (!temporalAddress || !railUrl) throw new Error(`could not read the Temporal address or the rail URL from npm start's output:\n${printed}`);
+
+  const waitExit = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  let current: { temporalAddress: string; railUrl: string } = { temporalAddress, railUrl };
+
+  return {
+    apiUrl: `http://localhost:${env.PORT}`,
+    adminKey: env.ADMIN_API_KEY as string,
+    get temporalAddress() {
+      return current.temporalAddress;
+    },
+    get railUrl() {
+      return current.railUrl;
+    },
+    dataDir: opts.dataDir,
+    databaseUrl: async () => (await openDatabase(loadConfig({ ...env, DATA_DIR: opts.dataDir }))).url,
+    kill: async () => {
+      signalGroup('SIGKILL');
+      await waitExit();
+      // The group's other members (Postgres, the dev server) die with it; give the OS a moment to reap them.
+      await sleep(500);
+    },
+    stop: async () => {
+      signalGroup('SIGTERM');
+      await Promise.race([waitExit(), sleep(30_000)]);
+      signalGroup('SIGKILL');
+      log.end();
+    },
+    restart: async () => {
+      const ready = await launch();
+      current = {
+        temporalAddress: /^\s*Temporal:\s+(\S+)/m.exec(printed)?.[1] ?? current.temporalAddress,
+        railUrl: /Payout rail:\s+(\S+)/.exec(printed)?.[1] ?? current.railUrl,
+      };
+      return ready;
+    },
+  } as Stack;
+}
+
+/** Polls GET /ready until it answers 200 and the start-up banner has been printed. */
+async function waitReady(apiUrl: string, bannerPrinted: () => boolean, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${apiUrl}/ready`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200 && bannerPrinted()) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`${apiUrl}/ready did not answer 200 within ${timeoutMs / 1000} s`);
+}

@@ -1,0 +1,191 @@
+import type { Db } from '../db/knex';
+import { isLedgerError, LedgerErrorCode } from '../ledger/errors';
+import { movementLegs } from '../ledger/legs';
+import type { LedgerService, PostTransactionInput } from '../ledger/service';
+import type { PricingError, PricingRequest, PricingService, PriceRecord } from '../pricing/service';
+import type { ComplianceService } from '../compliance/service';
+import type { Screening } from '../compliance/engine';
+import type { TransferRow } from './model';
+import { refusalOutcome, SUCCESS, TransferFailureType, type RecordedOutcome } from './outcomes';
+import { outcomeOf, type TransferRepository } from './repository';
+import { checkMovement, loadParties, type Refusal } from './validation';
+
+/** What the preparation decided: post it, wait for a compliance officer, or it is over (refused). */
+export type Preparation = { next: 'post' } | { next: 'await_decision'; reason: string } | { next: 'done'; outcome: RecordedOutcome };
+
+/** Idempotency keys of a transfer's ledger writes: the transfer id plus the step. */
+export const ledgerKey = (transferId: string, step: 'reserve' | 'post' | 'settle' | 'reverse-settlement' | 'reverse-posting') => `transfer:${transferId}:${step}`;
+
+/** Pricing refusals: the transfer is declined with a reason the client can act on. */
+const PRICING_DECLINES: Record<PricingError['code'], TransferFailureType> = {
+  fx_rate_unavailable: TransferFailureType.FxRateUnavailable,
+  fx_rate_stale: TransferFailureType.FxRateStale,
+  amount_too_small: TransferFailureType.AmountTooSmall,
+  amount_too_large: TransferFailureType.AmountTooLarge,
+  invalid_rate: TransferFailureType.FxRateUnavailable,
+};
+
+/** Ledger refusals that are a transfer's business outcome; any other ledger error is not a decline. */
+export const LEDGER_DECLINES: Partial<Record<LedgerErrorCode, TransferFailureType>> = {
+  [LedgerErrorCode.InsufficientFunds]: TransferFailureType.InsufficientFunds,
+  [LedgerErrorCode.AccountNotActive]: TransferFailureType.AccountNotActive,
+  [LedgerErrorCode.AccountNotFound]: TransferFailureType.AccountNotFound,
+  [LedgerErrorCode.CurrencyMismatch]: TransferFailureType.CurrencyMismatch,
+};
+
+export type MovementDeps = { db: Db; ledger: LedgerService; pricing: PricingService; compliance: ComplianceService; transfers: TransferRepository };
+
+/**
+ * The money steps of a transfer or payout, each one database transaction that is safe to repeat:
+ * prepare (validate, price, screen, reserve), post, and refuse (release the reservation and record
+ * why). Each reads what it needs first, then locks the transfer's row and writes its decision
+ * whole, so a repeat (a retried workflow step) finds the first attempt's decision and returns it.
+ */
+export function createMovementService(deps: MovementDeps) {
+  const { db, ledger, pricing, compliance, transfers } = deps;
+
+  /** The pricing request a transfer carries: the amount the client gave, its rate and fee overrides. */
+  function pricingRequestOf(t: TransferRow): PricingRequest {
+    return {
+      operation: t.operation_type,
+      sourceCurrency: t.source_currency.trim(),
+      targetCurrency: t.target_currency.trim(),
+      given: t.source_amount !== null ? { side: 'source', amount: t.source_amount } : { side: 'target', amount: t.target_amount as string },
+      clientRate: t.client_fx_rate ?? undefined,
+      overrides: t.override_fees ?? undefined,
+    };
+  }
+
+  /** The price of a transfer not priced yet (a quoted one was priced when it was recorded). */
+  async function priceOf(t: TransferRow): Promise<{ price: PriceRecord } | { refusal: Refusal }> {
+    const priced = await pricing.price(pricingRequestOf(t));
+    return priced.ok ? { price: priced.price } : { refusal: { type: PRICING_DECLINES[priced.error.code], message: priced.error.message } };
+  }
+
+  /** Everything preparation decides that needs no lock: the parties' checks, the price, the screening. */
+  async function assess(t: TransferRow): Promise<{ refusal: Refusal } | { price?: PriceRecord; screening: Screening }> {
+    const parties = await loadParties(db, t);
+    const invalid = checkMovement(t, parties);
+    if (invalid) return { refusal: invalid };
+    const priced = t.priced_at ? undefined : await priceOf(t);
+    if (priced && 'refusal' in priced) return priced;
+    const price = priced?.price;
+    const asPriced = price ? { ...t, source_amount: price.source_amount, target_amount: price.target_amount } : t;
+    return { price, screening: await compliance.screen(asPriced, parties) };
+  }
+
+  /**
+   * Validate → price → screen → reserve, decided in one commit: declined (with its code), held for
+   * a compliance decision (funds reserved), or ready to post (funds reserved).
+   */
+  async function prepare(transferId: string, holdTtlSeconds: number): Promise<Preparation> {
+    const before = await transfers.mustGet(transferId);
+    const earlier = preparationOf(before);
+    if (earlier) return earlier;
+    const assessed = await assess(before);
+    return db.transaction(async (trx) => {
+      const t = await transfers.lock(transferId, trx);
+      const decided = preparationOf(t);
+      if (decided) return decided; // another attempt of this step committed first
+      const refuse = async (refusal: Refusal, columns: { price?: PriceRecord; screeningId?: string } = {}) => {
+        const row = await transfers.recordPreparation(transferId, { ...columns, outcome: refusalOutcome(refusal.type, refusal.message) }, trx);
+        return preparationOf(row) as Preparation;
+      };
+      if ('refusal' in assessed) return refuse(assessed.refusal);
+      const { price, screening } = assessed;
+      const screeningId = (await compliance.recordScreening(t, screening, trx)).id;
+      const summary = compliance.summarize(screening);
+      if (screening.outcome === 'decline') return refuse({ type: TransferFailureType.ComplianceDeclined, message: summary }, { price, screeningId });
+      let holdId: string;
+      try {
+        const hold = await ledger.reserve(
+          { idempotencyKey: ledgerKey(transferId, 'reserve'), accountId: t.source_account_id, currency: t.source_currency, amount: price?.source_amount ?? (t.source_amount as string), transferId },
+          trx,
+        );
+        holdId = hold.id;
+      } catch (err) {
+        const type = isLedgerError(err) ? LEDGER_DECLINES[err.code] : undefined;
+        if (!type) throw err;
+        return refuse({ type, message: (err as Error).message }, { price, screeningId });
+      }
+      const held = screening.outcome === 'hold' ? { expiresInSeconds: holdTtlSeconds, reason: summary } : undefined;
+      return preparationOf(await transfers.recordPreparation(transferId, { price, screeningId, holdId, held }, trx)) as Preparation;
+    });
+  }
+
+  /** The balanced posting of a priced, reserved transfer, consuming its hold. */
+  async function postingOf(t: TransferRow): Promise<PostTransactionInput> {
+    if (!t.hold_id) throw new Error(`Transfer ${t.id} has no hold to post`);
+    const legs = await movementLegs(
+      {
+        sourceAccountId: t.source_account_id,
+        destinationAccountId: t.destination_account_id,
+        sourceCurrency: t.source_currency,
+        targetCurrency: t.target_currency,
+        sourceAmount: t.source_amount as string,
+        targetAmount: t.target_amount as string,
+        fixedFee: t.fixed_fee ?? '0',
+        spreadFee: t.spread_fee ?? '0',
+        reference: t.reference,
+        feeDescription: t.calculated_fees?.[t.operation_type]?.tx_description ?? `Fee: ${t.operation_type}`,
+      },
+      ledger.getSystemAccount,
+    );
+    return {
+      idempotencyKey: ledgerKey(t.id, 'post'),
+      kind: t.kind === 'payout' ? 'payout' : 'transfer',
+      transferId: t.id,
+      reference: t.reference,
+      description: t.description ?? t.reference,
+      settleHoldId: t.hold_id,
+      legs,
+    };
+  }
+
+  /**
+   * Posts the transfer and records it completed, in one commit. A payout is posted to the payouts
+   * in transit account and stays open (`complete: false`): the rail settles it later.
+   */
+  async function post(transferId: string, opts: { complete: boolean }): Promise<RecordedOutcome | null> {
+    const t = await transfers.mustGet(transferId);
+    const recorded = outcomeOf(t);
+    if (recorded || (t.ledger_transaction_id && !opts.complete)) return recorded;
+    const posting = await postingOf(t);
+    return db.transaction(async (trx) => {
+      const posted = await ledger.postTransaction(posting, trx);
+      if (!opts.complete) {
+        await transfers.linkLedgerTransaction(transferId, posted.id, trx);
+        return null;
+      }
+      return outcomeOf(await transfers.recordOutcome(transferId, SUCCESS, trx, { ledger_transaction_id: posted.id }));
+    });
+  }
+
+  /**
+   * Ends a transfer that will not be posted: its reservation (if any) is given back and the outcome
+   * recorded, in one commit. An outcome already recorded stands.
+   */
+  async function refuse(transferId: string, outcome: RecordedOutcome, trx?: Db): Promise<RecordedOutcome> {
+    const run = async (t: Db) => {
+      const row = await transfers.lock(transferId, t);
+      const recorded = outcomeOf(row);
+      if (recorded) return recorded;
+      if (row.hold_id) await ledger.voidHold(row.hold_id, t);
+      return outcomeOf(await transfers.recordOutcome(transferId, outcome, t)) as RecordedOutcome;
+    };
+    return trx ? run(trx) : db.transaction(run);
+  }
+
+  return { prepare, post, refuse, priceOf, postingOf, pricingRequestOf };
+}
+
+export type MovementService = ReturnType<typeof createMovementService>;
+
+/** What an earlier preparation of this transfer decided, read off its row; undefined when none did. */
+export function preparationOf(t: TransferRow): Preparation | undefined {
+  const outcome = outcomeOf(t);
+  if (outcome) return { next: 'done', outcome };
+  if (t.status === 'held') return { next: 'await_decision', reason: t.message ?? '' };
+  if (t.hold_id) return { next: 'post' };
+  return undefined;
+}
