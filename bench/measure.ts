@@ -1,7 +1,7 @@
 /** Timing helpers shared by every benchmark section: one at a time (p50), and N at a time (per second). */
 
 export type Latency = { p50Ms: number; p95Ms: number; samples: number };
-export type Throughput = { perSecond: number; completed: number; elapsedMs: number };
+export type Throughput = { perSecond: number; completed: number; elapsedMs: number; /** Latencies of the calls made at concurrency. */ concurrentP50Ms: number; concurrentP99Ms: number; concurrentMaxMs: number };
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -36,13 +36,16 @@ export async function oneAtATime(label: string, samples: number, fn: () => Promi
 export async function atConcurrency(label: string, total: number, concurrency: number, fn: (i: number, client: number) => Promise<void>): Promise<Throughput> {
   let next = 0;
   let completed = 0;
+  const latencies: number[] = [];
   const started = performance.now();
   const ticker = setInterval(() => say(`${label}: ${completed}/${total} after ${((performance.now() - started) / 1000).toFixed(0)} s`), 5000);
   try {
     await Promise.all(
       Array.from({ length: Math.min(concurrency, total) }, async (_, client) => {
         for (let i = next++; i < total; i = next++) {
+          const callStarted = performance.now();
           await fn(i, client);
+          latencies.push(performance.now() - callStarted);
           completed++;
         }
       }),
@@ -51,8 +54,18 @@ export async function atConcurrency(label: string, total: number, concurrency: n
     clearInterval(ticker);
   }
   const elapsedMs = performance.now() - started;
-  const result = { perSecond: (completed * 1000) / elapsedMs, completed, elapsedMs };
-  say(`${label}: ${result.perSecond.toFixed(1)}/s (${completed} at ${concurrency} concurrent in ${(elapsedMs / 1000).toFixed(1)} s)`);
+  const result = {
+    perSecond: (completed * 1000) / elapsedMs,
+    completed,
+    elapsedMs,
+    concurrentP50Ms: percentile(latencies, 50),
+    concurrentP99Ms: percentile(latencies, 99),
+    concurrentMaxMs: percentile(latencies, 100),
+  };
+  say(
+    `${label}: ${result.perSecond.toFixed(1)}/s (${completed} at ${concurrency} concurrent in ${(elapsedMs / 1000).toFixed(1)} s; ` +
+      `latency p50 ${result.concurrentP50Ms.toFixed(0)} ms, p99 ${result.concurrentP99Ms.toFixed(0)} ms, max ${result.concurrentMaxMs.toFixed(0)} ms)`,
+  );
   return result;
 }
 

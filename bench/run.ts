@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     'crash-total': { type: 'string', default: '600' },
     'ledger-seconds': { type: 'string', default: '5' },
     out: { type: 'string', default: 'bench-results.json' },
+    /** Keep the temporary data folders (the stacks' logs are in <folder>/<engine>/stack.log). */
+    keep: { type: 'boolean', default: false },
   },
 });
 
@@ -59,7 +61,8 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    fs.rmSync(workDir, { recursive: true, force: true });
+    if (args.keep) say(`data and logs kept in ${workDir}`);
+    else fs.rmSync(workDir, { recursive: true, force: true });
   }
   results.finishedAt = new Date().toISOString();
   fs.writeFileSync(args.out as string, JSON.stringify(results, null, 2) + '\n');

@@ -53,7 +53,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const launch = async () => {
     printed = '';
-    child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(ROOT, 'src/main.ts')], {
+    // What `npm start` runs (tsx src/main.ts), as one process; BENCH_STACK_NODE_OPTIONS adds node flags (e.g. --cpu-prof).
+    const nodeFlags = (process.env.BENCH_STACK_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+    child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
       cwd: ROOT,
       env,
       detached: true,

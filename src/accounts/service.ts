@@ -26,9 +26,7 @@ export function createAccountService(deps: { db: Db; ledger: LedgerService; cust
 
   /** The account if the principal may see it; customer accounts only (system accounts are internal). */
   async function getVisible(principal: Principal, id: string): Promise<AccountWithCurrency | undefined> {
-    const account = await ledger.getAccount(id);
-    if (!account || account.kind !== 'customer' || !canSeeCustomer(principal, account.customer_id)) return undefined;
-    return account;
+    return visibleTo(principal, await ledger.getAccount(id));
   }
 
   async function mustGetVisible(principal: Principal, id: string): Promise<AccountWithCurrency> {
@@ -38,6 +36,11 @@ export function createAccountService(deps: { db: Db; ledger: LedgerService; cust
   }
 
   return { create, getVisible, mustGetVisible };
+}
+
+/** The account if it is a customer account the principal may see. */
+export function visibleTo(principal: Principal, account: AccountWithCurrency | undefined): AccountWithCurrency | undefined {
+  return account && account.kind === 'customer' && canSeeCustomer(principal, account.customer_id) ? account : undefined;
 }
 
 export type AccountService = ReturnType<typeof createAccountService>;

@@ -64,6 +64,15 @@ export function createLedgerService(deps: LedgerDeps) {
       .first<AccountWithCurrency | undefined>('accounts.*', 'currencies.minor_units');
   }
 
+  /** Several accounts in one query, by id (missing ones are absent from the map). */
+  async function getAccounts(accountIds: string[], trx: Db = db): Promise<Map<string, AccountWithCurrency>> {
+    const rows = (await trx('accounts')
+      .join('currencies', 'currencies.code', 'accounts.currency')
+      .whereIn('accounts.id', [...new Set(accountIds)])
+      .select('accounts.*', 'currencies.minor_units')) as AccountWithCurrency[];
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
   // System accounts are created by migrations and never change: look each up once.
   const systemAccounts = new Map<string, Promise<AccountRow>>();
   /** The system account of a purpose (funding, fee_revenue, spread_revenue, fx_position) in a currency. */
@@ -111,38 +120,40 @@ export function createLedgerService(deps: LedgerDeps) {
   }
 
   async function reserveIn(trx: Db, input: ReserveInput, amount: Money): Promise<HoldRow> {
-    const existing = await trx('holds').where({ idempotency_key: input.idempotencyKey }).first<HoldRow | undefined>();
-    if (existing) {
-      if (existing.account_id !== input.accountId || !new Money(existing.amount).eq(amount)) {
+    // One statement: the hold this key already made (a repeat), or a new one if the account is
+    // active, in the currency, and its available balance covers the amount.
+    const { rows } = await trx.raw(
+      `WITH existing AS (SELECT * FROM holds WHERE idempotency_key = :key),
+       reserved AS (
+         UPDATE accounts SET pending = pending + :amount::numeric, updated_at = now()
+          WHERE id = :account AND currency = :currency AND status = 'active' AND posted - pending >= :amount::numeric
+            AND NOT EXISTS (SELECT 1 FROM existing)
+         RETURNING id
+       ),
+       inserted AS (
+         INSERT INTO holds (id, idempotency_key, account_id, currency, amount, transfer_id)
+         SELECT :id, :key, id, :currency, :amount::numeric, :transfer FROM reserved
+         RETURNING *
+       )
+       SELECT *, false AS replayed FROM inserted UNION ALL SELECT *, true AS replayed FROM existing`,
+      { key: input.idempotencyKey, amount: amount.toString(), account: input.accountId, currency: input.currency, id: newId(), transfer: input.transferId ?? null },
+    );
+    const [found] = rows as Array<HoldRow & { replayed: boolean }>;
+    if (found) {
+      const { replayed, ...hold } = found;
+      if (replayed && (hold.account_id !== input.accountId || !new Money(hold.amount).eq(amount))) {
         throw new LedgerError(LedgerErrorCode.IdempotencyConflict, `Hold ${input.idempotencyKey} exists with other terms`);
       }
-      return existing;
+      return hold;
     }
-    const updated = await trx('accounts')
-      .where({ id: input.accountId, currency: input.currency, status: 'active' })
-      .andWhereRaw('posted - pending >= ?', [amount.toString()])
-      .update({ pending: trx.raw('pending + ?', [amount.toString()]), updated_at: trx.fn.now() })
-      .returning('id');
-    if (updated.length === 0) {
-      const account = await trx('accounts').where({ id: input.accountId }).first<AccountRow | undefined>();
-      if (!account) throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
-      if (account.currency !== input.currency) {
-        throw new LedgerError(LedgerErrorCode.CurrencyMismatch, `Account ${account.id} holds ${account.currency}, not ${input.currency}`);
-      }
-      if (account.status !== 'active') throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${account.id} is ${account.status}`);
-      throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'The available balance does not cover the amount');
+    // Nothing reserved: say why.
+    const account = await trx('accounts').where({ id: input.accountId }).first<AccountRow | undefined>();
+    if (!account) throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
+    if (account.currency !== input.currency) {
+      throw new LedgerError(LedgerErrorCode.CurrencyMismatch, `Account ${account.id} holds ${account.currency}, not ${input.currency}`);
     }
-    const [hold] = await trx('holds')
-      .insert({
-        id: newId(),
-        idempotency_key: input.idempotencyKey,
-        account_id: input.accountId,
-        currency: input.currency,
-        amount: amount.toString(),
-        transfer_id: input.transferId ?? null,
-      })
-      .returning<HoldRow[]>('*');
-    return hold as HoldRow;
+    if (account.status !== 'active') throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${account.id} is ${account.status}`);
+    throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'The available balance does not cover the amount');
   }
 
   /** Releases a pending hold without moving money. Voiding a voided hold is a no-op; a posted hold cannot be voided. */
@@ -249,7 +260,7 @@ export function createLedgerService(deps: LedgerDeps) {
     return { entries: page, nextCursor: rows.length > opts.limit ? (page[page.length - 1]?.seq ?? null) : null };
   }
 
-  return { getAccount, getSystemAccount, findTransaction, reserve, voidHold, postTransaction, reverseTransaction, deposit, listEntries };
+  return { getAccount, getAccounts, getSystemAccount, findTransaction, reserve, voidHold, postTransaction, reverseTransaction, deposit, listEntries };
 }
 
 export type LedgerService = ReturnType<typeof createLedgerService>;

@@ -5,7 +5,7 @@ import { isPgError, PG_UNIQUE_VIOLATION } from '../db/knex';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { requestHash } from '../api/idempotency';
 import { principalScope, type Principal } from '../auth/service';
-import type { AccountService } from '../accounts/service';
+import { visibleTo as visibleAccount, type AccountService } from '../accounts/service';
 import type { LedgerService } from '../ledger/service';
 import { payoutWorkflowId, transferWorkflowId, type TransferWorkflowInput } from '../../workflows/definitions';
 import type { AccountWithCurrency } from '../ledger/model';
@@ -87,9 +87,11 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     const earlier = await findByIdempotencyKey(principal, idempotencyKey);
     if (earlier) return { transfer: replayOrConflict(earlier, hash), replayed: true };
 
-    const source = await accounts.getVisible(principal, input.source_account_id);
+    // Both accounts in one query: the source must be the caller's, the destination any customer's.
+    const found = await deps.ledger.getAccounts([input.source_account_id, input.destination_account_id]);
+    const source = visibleAccount(principal, found.get(input.source_account_id));
     if (!source) throw ApiError.of(ApiErrorCode.AccountNotFound, 'No source account with this id.', '#/source_account_id');
-    const destination = await deps.ledger.getAccount(input.destination_account_id);
+    const destination = found.get(input.destination_account_id);
     if (!destination || destination.kind !== 'customer') {
       throw ApiError.of(ApiErrorCode.AccountNotFound, 'No destination account with this id.', '#/destination_account_id');
     }
@@ -106,20 +108,19 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
       throw ApiError.of(ApiErrorCode.QuoteMismatch, 'A quoted transfer takes its rate and fees from the quote.', '#/quote_id');
     }
 
-    return insertOnce(principal, idempotencyKey, hash, async (trx) => {
-      if (input.quote_id !== undefined) {
-        const quote = await deps.quotes.lockForTransfer(trx, {
-          quoteId: input.quote_id,
-          ownerScope: idempotencyScope(principal),
-          transferId: id,
-          sourceAccountId: source.id,
-          sourceCurrency: units.source.code,
-          targetCurrency: units.target.code,
-        });
-        assertAmountsMatchQuote(input, quote.price);
-        Object.assign(row, priceColumns(quote.price), { quote_id: quote.id });
-      }
-      return row;
+    const quoteId = input.quote_id;
+    if (quoteId === undefined) return insertOnce(principal, idempotencyKey, hash, row);
+    return insertOnce(principal, idempotencyKey, hash, row, async (trx) => {
+      const quote = await deps.quotes.lockForTransfer(trx, {
+        quoteId,
+        ownerScope: idempotencyScope(principal),
+        transferId: id,
+        sourceAccountId: source.id,
+        sourceCurrency: units.source.code,
+        targetCurrency: units.target.code,
+      });
+      assertAmountsMatchQuote(input, quote.price);
+      Object.assign(row, priceColumns(quote.price), { quote_id: quote.id });
     });
   }
 
@@ -177,18 +178,20 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     row[request.given.side === 'source' ? 'source_amount' : 'target_amount'] = request.given.amount;
     row.client_fx_rate = request.clientRate ?? null;
     row.override_fees = request.overrides ? JSON.stringify(request.overrides) : null;
-    return insertOnce(principal, idempotencyKey, hash, async () => row);
+    return insertOnce(principal, idempotencyKey, hash, row);
   }
 
   /**
-   * Inserts the transfer built by `build` (inside the same database transaction), once per
-   * idempotency key: a concurrent request with the same key finds the first one and replays it.
+   * Inserts the transfer, once per idempotency key: a concurrent request with the same key finds
+   * the first one and replays it. With `lockQuote`, the quote is locked for it in the same database
+   * transaction; without, the insert is one statement.
    */
   async function insertOnce(
     principal: Principal,
     idempotencyKey: string,
     hash: string,
-    build: (trx: Knex.Transaction) => Promise<Record<string, unknown>>,
+    row: Record<string, unknown>,
+    lockQuote?: (trx: Knex.Transaction) => Promise<void>,
   ): Promise<{ transfer: TransferRow; replayed: boolean }> {
     const replay = async () => {
       const winner = await findByIdempotencyKey(principal, idempotencyKey);
@@ -196,8 +199,7 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     };
     for (let attempt = 0; ; attempt++) {
       try {
-        const inserted = await db.transaction(async (trx) => {
-          const row = await build(trx);
+        const insert = async (trx: Db) => {
           const [created] = await trx('transfers')
             .insert({ ...row, ref_id: newRefId() })
             .onConflict(['idempotency_scope', 'idempotency_key'])
@@ -206,7 +208,13 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
           // A concurrent request with the same key committed first: undo (e.g. the quote lock) and replay it.
           if (!created) throw new DuplicateRequest();
           return created;
-        });
+        };
+        const inserted = lockQuote
+          ? await db.transaction(async (trx) => {
+              await lockQuote(trx);
+              return insert(trx);
+            })
+          : await insert(db);
         return { transfer: inserted, replayed: false };
       } catch (err) {
         if (err instanceof DuplicateRequest) {
