@@ -25,10 +25,11 @@ export const database = proxyLocalActivities<TransferActivities>({
 const DEFAULT_HOLD_TTL_SECONDS = 3 * 24 * 3600;
 
 /**
- * Prepares the movement, waits for a compliance decision if it is held, and posts it with `post`.
- * Returns the outcome when the movement ended here (refused, or a transfer completed); null when
- * `post` left it open (a payout on its way to the rail). Cancelling the workflow (UI or CLI) is
- * honoured until the posting: the reservation is released and it ends failed with 606.
+ * Prepares the movement (validate, price, screen and post, in one commit) and, when it is held for
+ * compliance, waits for the decision and posts the released reservation with `post`. Returns the
+ * outcome when the movement ended here (refused, or a transfer completed); null when a payout is
+ * posted and goes on to the rail. Cancelling the workflow (UI or CLI) is honoured until the
+ * posting: the reservation is released and it ends failed with 606.
  */
 export async function prepareAndPost(progress: Progress, input: TransferWorkflowInput, post: () => Promise<RecordedOutcome | null>): Promise<RecordedOutcome | null> {
   const transferId = input.transferId;
@@ -36,11 +37,12 @@ export async function prepareAndPost(progress: Progress, input: TransferWorkflow
     progress.at('preparing');
     const prepared = await database.prepareTransfer({ transferId, holdTtlSeconds: input.holdTtlSeconds ?? DEFAULT_HOLD_TTL_SECONDS });
     if (prepared.next === 'done') return prepared.outcome;
+    if (prepared.next === 'posted') return null;
     if (prepared.next === 'await_decision') {
       const refused = await awaitComplianceDecision(progress, input);
       if (refused) return refused;
     }
-    // A cancellation that arrived while a step ran (a local activity holds the workflow task) is honoured now.
+    // A cancellation that arrived during the decision's step is honoured now, before the posting.
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled before posting');
     progress.at('posting');
     return await CancellationScope.nonCancellable(post);

@@ -3,11 +3,11 @@ import { trackProgress } from './progress';
 import { close, database, prepareAndPost } from './steps';
 
 /**
- * A transfer between two ledger accounts, in one or two database steps:
- * prepare (validate → price → screen → reserve, one commit) → [held → compliance decision] →
- * complete (post the balanced entries and record `completed`, one commit). A refusal at any step
- * is recorded with its response code and the reservation released. Cancelling (UI or CLI) is
- * honoured until the posting.
+ * A transfer between two ledger accounts, in one database step when nothing holds it: prepare
+ * (validate → price → screen → post the balanced entries and record `completed`, one commit).
+ * Held for compliance, its funds are reserved instead → [compliance decision] → complete (post the
+ * reservation and record `completed`, one commit). A refusal at any step is recorded with its
+ * response code and any reservation released. Cancelling (UI or CLI) is honoured until the posting.
  */
 export async function transferWorkflowV2(input: TransferWorkflowInput): Promise<TransferOutcome> {
   const progress = trackProgress(input.transferId);

@@ -38,14 +38,11 @@ export type ReserveInput = {
 
 export type EntriesPage = { entries: LedgerEntryRow[]; nextCursor: string | null };
 
-/** The refusals of ledger_post_transaction (migrations/…_ledger_post_function.ts), by SQLSTATE. */
-const POSTING_REFUSALS: Record<string, LedgerErrorCode> = {
+/** What ledger_post_transaction (migrations/…_ledger_post_function.ts) raises, by SQLSTATE. */
+const POSTING_ERRORS: Record<string, LedgerErrorCode> = {
   LG001: LedgerErrorCode.IdempotencyConflict,
   LG002: LedgerErrorCode.HoldNotFound,
   LG003: LedgerErrorCode.HoldNotPending,
-  LG004: LedgerErrorCode.AccountNotFound,
-  LG005: LedgerErrorCode.AccountNotActive,
-  LG006: LedgerErrorCode.CurrencyMismatch,
 };
 
 /**
@@ -179,8 +176,10 @@ export function createLedgerService(deps: LedgerDeps) {
    * Writes one balanced ledger transaction and updates the stored balances, in one statement
    * (ledger_post_transaction): accounts locked in id order, each entry with its account's balance
    * after it. The idempotency key makes the call safe to repeat: a repeat returns the first posting.
+   * A business refusal (insufficient funds, an inactive or missing account, another currency) is
+   * returned with nothing written, so the caller's transaction can go on and record it.
    */
-  async function postTransaction(input: PostTransactionInput, trx: Db = db): Promise<PostedTransaction> {
+  async function tryPostTransaction(input: PostTransactionInput, trx: Db = db): Promise<{ posted: PostedTransaction } | { refused: LedgerError }> {
     assertBalanced(input.legs);
     const request = {
       id: newId(),
@@ -199,13 +198,22 @@ export function createLedgerService(deps: LedgerDeps) {
       rows = (await trx.raw('SELECT * FROM ledger_post_transaction(?::jsonb)', [JSON.stringify(request)])).rows as PostingRow[];
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      const refusal = POSTING_REFUSALS[code];
+      const refusal = POSTING_ERRORS[code];
       if (refusal) throw new LedgerError(refusal, (err as Error).message);
-      // The no-overdraft CHECK is the backstop behind holds: report it as what it means.
+      // The no-overdraft CHECK is the backstop behind the function's own check.
       if (isPgError(err, PG_CHECK_VIOLATION)) throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'Posting would overdraw an account');
       throw err;
     }
-    return postedFromRows(rows);
+    const first = rows[0];
+    if (first?.refusal) return { refused: new LedgerError(first.refusal as LedgerErrorCode, first.refusal_message ?? first.refusal) };
+    return { posted: postedFromRows(rows) };
+  }
+
+  /** tryPostTransaction, with a refusal thrown as the LedgerError it is. */
+  async function postTransaction(input: PostTransactionInput, trx: Db = db): Promise<PostedTransaction> {
+    const attempt = await tryPostTransaction(input, trx);
+    if ('refused' in attempt) throw attempt.refused;
+    return attempt.posted;
   }
 
   /**
@@ -260,13 +268,16 @@ export function createLedgerService(deps: LedgerDeps) {
     return { entries: page, nextCursor: rows.length > opts.limit ? (page[page.length - 1]?.seq ?? null) : null };
   }
 
-  return { getAccount, getAccounts, getSystemAccount, findTransaction, reserve, voidHold, postTransaction, reverseTransaction, deposit, listEntries };
+  return { getAccount, getAccounts, getSystemAccount, findTransaction, reserve, voidHold, tryPostTransaction, postTransaction, reverseTransaction, deposit, listEntries };
 }
 
 export type LedgerService = ReturnType<typeof createLedgerService>;
 
 /** A row of ledger_post_transaction's result: the transaction's columns, then one entry's. */
 type PostingRow = {
+  /** A LedgerErrorCode when the posting was refused (then nothing else is set). */
+  refusal: string | null;
+  refusal_message: string | null;
   transaction_id: string;
   idempotency_key: string;
   kind: LedgerTransactionRow['kind'];

@@ -10,8 +10,16 @@ import { refusalOutcome, SUCCESS, TransferFailureType, type RecordedOutcome } fr
 import { outcomeOf, type TransferRepository } from './repository';
 import { checkMovement, loadParties, type Refusal } from './validation';
 
-/** What the preparation decided: post it, wait for a compliance officer, or it is over (refused). */
-export type Preparation = { next: 'post' } | { next: 'await_decision'; reason: string } | { next: 'done'; outcome: RecordedOutcome };
+/**
+ * What the preparation decided: it is over (refused, or a transfer posted and completed); a payout
+ * is posted to payouts in transit (`posted`: on to the rail); it waits for a compliance officer with
+ * its funds reserved (`await_decision`); or, released, its reservation is to be posted (`post`).
+ */
+export type Preparation =
+  | { next: 'done'; outcome: RecordedOutcome }
+  | { next: 'posted' }
+  | { next: 'await_decision'; reason: string }
+  | { next: 'post' };
 
 /** Idempotency keys of a transfer's ledger writes: the transfer id plus the step. */
 export const ledgerKey = (transferId: string, step: 'reserve' | 'post' | 'settle' | 'reverse-settlement' | 'reverse-posting') => `transfer:${transferId}:${step}`;
@@ -37,8 +45,8 @@ export type MovementDeps = { db: Db; ledger: LedgerService; pricing: PricingServ
 
 /**
  * The money steps of a transfer or payout, each one database transaction that is safe to repeat:
- * prepare (validate, price, screen, reserve), post, and refuse (release the reservation and record
- * why). Each reads what it needs first, then locks the transfer's row and writes its decision
+ * prepare (validate, price, screen, then post, or reserve when held for compliance), post (a
+ * released reservation), and refuse (release the reservation and record why). Each reads what it needs first, then locks the transfer's row and writes its decision
  * whole, so a repeat (a retried workflow step) finds the first attempt's decision and returns it.
  */
 export function createMovementService(deps: MovementDeps) {
@@ -70,13 +78,13 @@ export function createMovementService(deps: MovementDeps) {
     const priced = t.priced_at ? undefined : await priceOf(t);
     if (priced && 'refusal' in priced) return priced;
     const price = priced?.price;
-    const asPriced = price ? { ...t, source_amount: price.source_amount, target_amount: price.target_amount } : t;
-    return { price, screening: await compliance.screen(asPriced, parties) };
+    return { price, screening: await compliance.screen(price ? withPrice(t, price) : t, parties) };
   }
 
   /**
-   * Validate → price → screen → reserve, decided in one commit: declined (with its code), held for
-   * a compliance decision (funds reserved), or ready to post (funds reserved).
+   * Validate → price → screen → post, decided in one commit: declined (with its code), held for a
+   * compliance decision (its funds reserved instead of posted), or posted (a transfer completed, a
+   * payout on its way to the rail).
    */
   async function prepare(transferId: string, holdTtlSeconds: number): Promise<Preparation> {
     const before = await transfers.mustGet(transferId);
@@ -96,26 +104,33 @@ export function createMovementService(deps: MovementDeps) {
       const screeningId = (await compliance.recordScreening(t, screening, trx)).id;
       const summary = compliance.summarize(screening);
       if (screening.outcome === 'decline') return refuse({ type: TransferFailureType.ComplianceDeclined, message: summary }, { price, screeningId });
-      let holdId: string;
-      try {
-        const hold = await ledger.reserve(
-          { idempotencyKey: ledgerKey(transferId, 'reserve'), accountId: t.source_account_id, currency: t.source_currency, amount: price?.source_amount ?? (t.source_amount as string), transferId },
-          trx,
-        );
-        holdId = hold.id;
-      } catch (err) {
-        const type = isLedgerError(err) ? LEDGER_DECLINES[err.code] : undefined;
-        if (!type) throw err;
-        return refuse({ type, message: (err as Error).message }, { price, screeningId });
+      if (screening.outcome === 'hold') {
+        // Quarantined (response code 12): the funds are reserved until a compliance officer decides.
+        let holdId: string;
+        try {
+          const amount = price?.source_amount ?? (t.source_amount as string);
+          holdId = (await ledger.reserve({ idempotencyKey: ledgerKey(transferId, 'reserve'), accountId: t.source_account_id, currency: t.source_currency, amount, transferId }, trx)).id;
+        } catch (err) {
+          const type = isLedgerError(err) ? LEDGER_DECLINES[err.code] : undefined;
+          if (!type) throw err;
+          return refuse({ type, message: (err as Error).message }, { price, screeningId });
+        }
+        return preparationOf(await transfers.recordPreparation(transferId, { price, screeningId, holdId, held: { expiresInSeconds: holdTtlSeconds, reason: summary } }, trx)) as Preparation;
       }
-      const held = screening.outcome === 'hold' ? { expiresInSeconds: holdTtlSeconds, reason: summary } : undefined;
-      return preparationOf(await transfers.recordPreparation(transferId, { price, screeningId, holdId, held }, trx)) as Preparation;
+      // Approved: posted in this same commit (no reservation needed); a transfer is then complete.
+      const attempt = await ledger.tryPostTransaction(await postingOf(price ? withPrice(t, price) : t), trx);
+      if ('refused' in attempt) {
+        const type = LEDGER_DECLINES[attempt.refused.code];
+        if (!type) throw attempt.refused;
+        return refuse({ type, message: attempt.refused.message }, { price, screeningId });
+      }
+      const outcome = t.kind === 'transfer' ? SUCCESS : undefined;
+      return preparationOf(await transfers.recordPreparation(transferId, { price, screeningId, ledgerTransactionId: attempt.posted.id, outcome }, trx)) as Preparation;
     });
   }
 
-  /** The balanced posting of a priced, reserved transfer, consuming its hold. */
+  /** The balanced posting of a priced transfer, consuming its reservation if it has one. */
   async function postingOf(t: TransferRow): Promise<PostTransactionInput> {
-    if (!t.hold_id) throw new Error(`Transfer ${t.id} has no hold to post`);
     const legs = await movementLegs(
       {
         sourceAccountId: t.source_account_id,
@@ -137,7 +152,7 @@ export function createMovementService(deps: MovementDeps) {
       transferId: t.id,
       reference: t.reference,
       description: t.description ?? t.reference,
-      settleHoldId: t.hold_id,
+      settleHoldId: t.hold_id ?? undefined,
       legs,
     };
   }
@@ -186,6 +201,22 @@ export function preparationOf(t: TransferRow): Preparation | undefined {
   const outcome = outcomeOf(t);
   if (outcome) return { next: 'done', outcome };
   if (t.status === 'held') return { next: 'await_decision', reason: t.message ?? '' };
+  if (t.ledger_transaction_id) return { next: 'posted' };
   if (t.hold_id) return { next: 'post' };
   return undefined;
+}
+
+/** A transfer row as the price makes it: the amounts, fees and rate a posting needs. */
+function withPrice(t: TransferRow, price: PriceRecord): TransferRow {
+  return {
+    ...t,
+    operation_type: price.operation,
+    source_amount: price.source_amount,
+    target_amount: price.target_amount,
+    fixed_fee: price.fixed_fee,
+    spread_fee: price.spread_fee,
+    fx_rate: price.fx_rate,
+    market_rate: price.market_rate,
+    calculated_fees: price.calculated_fees,
+  };
 }

@@ -7,7 +7,7 @@ import type { TransferWorkflowGateway } from './workflow-gateway';
  * The API writes a transfer before it starts its workflow. If the process dies (or Temporal is
  * unreachable) between the two, the transfer would sit in `processing` with nothing running it.
  * This sweep (re)starts the workflow of every transfer that no workflow has prepared yet (still
- * `processing`, nothing reserved) after `minAgeMs`; for one whose workflow exists the start is a
+ * `processing`, nothing reserved or posted) after `minAgeMs`; for one whose workflow exists the start is a
  * no-op (USE_EXISTING / REJECT_DUPLICATE). It runs when the API starts, then every interval.
  */
 export function createTransferRecovery(deps: { db: Db; gateway: TransferWorkflowGateway; logger: Logger; minAgeMs: number; batchSize?: number }) {
@@ -15,6 +15,7 @@ export function createTransferRecovery(deps: { db: Db; gateway: TransferWorkflow
     const stale = (await deps.db('transfers')
       .where({ status: 'processing' })
       .whereNull('hold_id')
+      .whereNull('ledger_transaction_id')
       .andWhere('created_at', '<', deps.db.raw(`now() - make_interval(secs => ?)`, [deps.minAgeMs / 1000]))
       .orderBy('created_at')
       .limit(deps.batchSize ?? 100)) as TransferRow[];

@@ -46,18 +46,26 @@ export function createTransferRepository(db: Db) {
   }
 
   /**
-   * What the preparation step decided, in one UPDATE: the price, the screening, the reservation,
-   * and the new state (held for compliance, or refused with its outcome) when it is not `processing`.
+   * What the preparation step decided, in one UPDATE: the price, the screening, the reservation or
+   * the posting, and the new state (held, or its outcome) when it is not `processing` any more.
    */
   async function recordPreparation(
     id: string,
-    prepared: { price?: PriceRecord; screeningId?: string; holdId?: string; held?: { expiresInSeconds: number; reason: string }; outcome?: TransferOutcomeRecord },
+    prepared: {
+      price?: PriceRecord;
+      screeningId?: string;
+      holdId?: string;
+      ledgerTransactionId?: string;
+      held?: { expiresInSeconds: number; reason: string };
+      outcome?: TransferOutcomeRecord;
+    },
     trx: Db,
   ): Promise<TransferRow> {
     const columns: Record<string, unknown> = {
       ...(prepared.price ? priceColumns(prepared.price) : {}),
       ...(prepared.screeningId ? { screening_id: prepared.screeningId } : {}),
       ...(prepared.holdId ? { hold_id: prepared.holdId } : {}),
+      ...(prepared.ledgerTransactionId ? { ledger_transaction_id: prepared.ledgerTransactionId } : {}),
     };
     if (prepared.held) Object.assign(columns, heldColumns(trx, prepared.held));
     if (prepared.outcome) Object.assign(columns, outcomeColumns(trx, prepared.outcome));

@@ -32,6 +32,7 @@ import { createTransferWorkflowGateway } from '../../src/transfers/workflow-gate
 import { transferWorkflowV2 } from '../../workflows/transfer';
 import {
   awaitTransferOutcomeUpdate,
+  complianceDecisionSignal,
   transferStatusQuery,
   TransferStatusSearchAttribute,
   transferWorkflowId,
@@ -229,8 +230,12 @@ async function expectNothingMoved(t: TransferRow): Promise<void> {
   expect(holds.filter((h) => h.status === 'posted')).toHaveLength(0);
 }
 
-/** A completed transfer: exactly one ledger transaction, debit on the source, credit on the destination, hold posted. */
-async function expectPostedOnce(t: TransferRow, amount: string): Promise<void> {
+/**
+ * A completed transfer: exactly one ledger transaction, debit on the source, credit on the
+ * destination. Approved at once it was posted directly (no reservation); held for compliance and
+ * released (`reserved`), its reservation was consumed by the posting.
+ */
+async function expectPostedOnce(t: TransferRow, amount: string, opts: { reserved?: boolean } = {}): Promise<void> {
   const txs = await ledgerTransactionsOf(t.id);
   expect(txs).toHaveLength(1);
   const tx = txs[0] as LedgerTransactionRow;
@@ -243,19 +248,24 @@ async function expectPostedOnce(t: TransferRow, amount: string): Promise<void> {
     [t.destination_account_id, money(amount), 'USD', tx.id],
   ]);
   const holds = await holdsOf(t.id);
+  const row = await transferRow(t.id);
+  expect(row.ledger_transaction_id).toBe(tx.id);
+  if (!opts.reserved) {
+    expect(holds).toHaveLength(0);
+    expect(row.hold_id).toBeNull();
+    return;
+  }
   expect(holds).toHaveLength(1);
   const hold = holds[0] as HoldRow;
   expect(hold.status).toBe('posted');
   expect(hold.resolved_at).toBeInstanceOf(Date);
   expect(hold.account_id).toBe(t.source_account_id);
   expect(money(hold.amount)).toBe(money(amount));
-  const row = await transferRow(t.id);
   expect(row.hold_id).toBe(hold.id);
-  expect(row.ledger_transaction_id).toBe(tx.id);
 }
 
 describe('transfer workflow (real worker, real Temporal, real Postgres)', () => {
-  test('success: completes with response code 1, posts one balanced transaction and consumes the hold', async () => {
+  test('success: completes with response code 1 in one step, posting one balanced transaction', async () => {
     const source = await party({ deposit: '100.00' });
     const destination = await party({ deposit: '5.00' });
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '30.25' });
@@ -279,7 +289,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(TransferStatusSearchAttribute)).toBe('completed');
 
-    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer', 'completeTransfer']);
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer']);
     await expectLedgerInvariants(db);
   });
 
@@ -363,31 +373,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectLedgerInvariants(db);
   });
 
-  test('completeTransfer retried after a crash after commit posts once and returns the first posting', async () => {
-    const source = await party({ deposit: '100.00' });
-    const destination = await party();
-    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '40.10' });
-
-    const outcome = await runTransfer(t, { crashAfterCommit: new Set(['completeTransfer']) });
-    expect(outcome).toEqual({ transferId: t.id, status: 'completed', responseCode: '1', message: 'success' });
-
-    const posts = attempts.get(t.id)?.filter((a) => a.activity === 'completeTransfer');
-    expect(posts?.map((a) => a.attempt)).toEqual([1, 2]);
-    // The second attempt started after the first one's commit: the hold was already consumed.
-    expect(seenBeforePost.get(t.id)).toEqual([
-      { pending: '40.10', holds: 1 },
-      { pending: '0.00', holds: 1 },
-    ]);
-
-    await expectTransferRow(t, 'completed', '1', 'success');
-    await expectPostedOnce(t, '40.10');
-    await expectBalances(source.accountId, '59.90', '0.00', '59.90');
-    await expectBalances(destination.accountId, '40.10', '0.00', '40.10');
-    expect(await entriesOnAccount(destination.accountId)).toHaveLength(1);
-    await expectLedgerInvariants(db);
-  });
-
-  test('prepareTransfer retried after a crash after commit reserves once', async () => {
+  test('prepareTransfer retried after a crash after its commit posts once and returns the first outcome', async () => {
     const source = await party({ deposit: '100.00' });
     const destination = await party();
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '60.00' });
@@ -395,15 +381,44 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const outcome = await runTransfer(t, { crashAfterCommit: new Set(['prepareTransfer']) });
     expect(outcome).toEqual({ transferId: t.id, status: 'completed', responseCode: '1', message: 'success' });
 
-    const reserves = attempts.get(t.id)?.filter((a) => a.activity === 'prepareTransfer');
-    expect(reserves?.map((a) => a.attempt)).toEqual([1, 2]);
-    // Before posting, the amount was pending exactly once (not 120.00) under a single hold.
-    expect(seenBeforePost.get(t.id)).toEqual([{ pending: '60.00', holds: 1 }]);
-
+    const prepares = attempts.get(t.id)?.filter((a) => a.activity === 'prepareTransfer');
+    expect(prepares?.map((a) => a.attempt)).toEqual([1, 2]);
     await expectTransferRow(t, 'completed', '1', 'success');
     await expectPostedOnce(t, '60.00');
     await expectBalances(source.accountId, '40.00', '0.00', '40.00');
     await expectBalances(destination.accountId, '60.00', '0.00', '60.00');
+    expect(await entriesOnAccount(destination.accountId)).toHaveLength(1);
+    await expectLedgerInvariants(db);
+  });
+
+  test('held, then released: completeTransfer retried after a crash after its commit consumes the reservation once', async () => {
+    const source = await party({ deposit: '20000.00' });
+    const destination = await party();
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '12000.00' });
+    faults.set(t.id, { crashAfterCommit: new Set(['completeTransfer']) });
+    const handle = await client.workflow.start(transferWorkflowV2, {
+      workflowId: transferWorkflowId(t.id),
+      taskQueue,
+      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
+      workflowExecutionTimeout: '45 seconds',
+    });
+    for (const deadline = Date.now() + 10_000; (await transferRow(t.id)).status !== 'held' && Date.now() < deadline; ) await sleep(50);
+    // Reserved once, even though the preparation ran its checks before the reservation.
+    await expectBalances(source.accountId, '20000.00', '12000.00', '8000.00');
+    await handle.signal(complianceDecisionSignal, { decision: 'release', reviewer: 'jane@bank', reason: 'documents checked' });
+
+    expect(await handle.result()).toEqual({ transferId: t.id, status: 'completed', responseCode: '1', message: 'success' });
+    const posts = attempts.get(t.id)?.filter((a) => a.activity === 'completeTransfer');
+    expect(posts?.map((a) => a.attempt)).toEqual([1, 2]);
+    // The second attempt started after the first one's commit: the reservation was already consumed.
+    expect(seenBeforePost.get(t.id)).toEqual([
+      { pending: '12000.00', holds: 1 },
+      { pending: '0.00', holds: 1 },
+    ]);
+    await expectTransferRow(t, 'completed', '1', 'success');
+    await expectPostedOnce(t, '12000.00', { reserved: true });
+    await expectBalances(source.accountId, '8000.00', '0.00', '8000.00');
+    await expectBalances(destination.accountId, '12000.00', '0.00', '12000.00');
     await expectLedgerInvariants(db);
   });
 
@@ -472,7 +487,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
 
     expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer', 'applyComplianceDecision', 'completeTransfer']);
     await expectTransferRow(t, 'completed', '1', 'success');
-    await expectPostedOnce(t, '12000.00');
+    await expectPostedOnce(t, '12000.00', { reserved: true });
     await expectBalances(source.accountId, '8000.00', '0.00', '8000.00');
     await expectBalances(destination.accountId, '12000.00', '0.00', '12000.00');
     await expectLedgerInvariants(db);
@@ -492,7 +507,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
       await sleep(200);
     }
     expect(runs).toEqual(['COMPLETED']);
-    expect(attempts.get(t.id)?.filter((a) => a.activity === 'completeTransfer')).toHaveLength(1);
+    expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer']);
     await expectTransferRow(t, 'completed', '1', 'success');
     await expectPostedOnce(t, '7.50');
     await expectLedgerInvariants(db);
