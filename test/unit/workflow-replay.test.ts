@@ -17,8 +17,8 @@ const recorded = fs
   .flatMap((version) => fs.readdirSync(path.join(HISTORIES, version)).map((file) => ({ version, file })))
   .filter(({ file }) => file.endsWith('.json'));
 
-test('there are recorded histories for every path a running workflow can be on', () => {
-  const names = new Set(recorded.map((r) => r.file.replace(/\.json$/, '')));
+test.each(['v1', 'v2'])('%s: there are recorded histories for every path a running workflow can be on', (version) => {
+  const names = new Set(recorded.filter((r) => r.version === version).map((r) => r.file.replace(/\.json$/, '')));
   for (const path of [
     'transfer-completed',
     'transfer-declined-insufficient-funds',
