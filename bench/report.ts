@@ -4,7 +4,8 @@ import type { EngineResult } from './engine';
 import type { MovementResult } from './http';
 import type { LedgerResult } from './ledger';
 
-type Run = {
+/** What one engine's stack measured. */
+export type EngineRun = {
   engine: EngineResult;
   sameCurrency: MovementResult;
   fx?: MovementResult;
@@ -18,8 +19,8 @@ export type BenchResults = {
   load: { concurrency: number; sequential: number; total: number };
   startedAt: string;
   finishedAt?: string;
-  file?: Run;
-  memory?: Run;
+  file?: EngineRun;
+  memory?: EngineRun;
 };
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;

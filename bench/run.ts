@@ -17,12 +17,12 @@ import { ensureTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
 import { freePort } from '../src/net';
 import { apiClient, fxFixtures, payoutFixtures, sameCurrencyFixtures } from './api';
-import { measureCrashRecovery, type CrashResult } from './crash';
-import { measureEngine, type EngineResult } from './engine';
-import { measureMovements, type MovementResult } from './http';
-import { measureLedger, type LedgerResult } from './ledger';
+import { measureCrashRecovery } from './crash';
+import { measureEngine } from './engine';
+import { measureMovements } from './http';
+import { measureLedger } from './ledger';
 import { say } from './measure';
-import { renderReport, type BenchResults } from './report';
+import { renderReport, type BenchResults, type EngineRun } from './report';
 import { startStack, type Stack } from './stack';
 
 const { values: args } = parseArgs({
@@ -69,15 +69,6 @@ async function main(): Promise<void> {
   process.stdout.write(renderReport(results));
   say(`results written to ${path.resolve(args.out as string)}`);
 }
-
-type EngineRun = {
-  engine: EngineResult;
-  sameCurrency: MovementResult;
-  fx?: MovementResult;
-  payouts?: MovementResult;
-  ledger?: LedgerResult;
-  crash?: CrashResult;
-};
 
 async function onStack(label: 'file' | 'memory', workDir: string, env: Record<string, string>, opts: { memory?: boolean } = {}): Promise<EngineRun> {
   say(`— ${label === 'file' ? 'engine: dev server on its SQLite file (as npm start runs it)' : 'engine: dev server in memory'} —`);

@@ -264,6 +264,46 @@ async function expectPostedOnce(t: TransferRow, amount: string, opts: { reserved
   expect(row.hold_id).toBe(hold.id);
 }
 
+/** Starts a transfer's workflow without waiting for it (runTransfer waits for its result). */
+const startTransfer = (t: TransferRow, queue = taskQueue) =>
+  client.workflow.start(transferWorkflowV2, { workflowId: transferWorkflowId(t.id), taskQueue: queue, args: [toWorkflowInput(t, HOLD_TTL_SECONDS)], workflowExecutionTimeout: '45 seconds' });
+
+/** A 12,000.00 transfer from 20,000.00, held for compliance (the default threshold): its funds reserved, waiting. */
+async function heldTransfer(f?: Faults) {
+  const source = await party({ deposit: '20000.00' });
+  const destination = await party();
+  const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '12000.00' });
+  if (f) faults.set(t.id, f);
+  const handle = await startTransfer(t);
+  for (const deadline = Date.now() + 10_000; (await transferRow(t.id)).status !== 'held' && Date.now() < deadline; ) await sleep(50);
+  await expectBalances(source.accountId, '20000.00', '12000.00', '8000.00');
+  return { source, destination, t, handle };
+}
+
+/** The 12,000.00 a held-then-released transfer moved: posted once from its reservation, balances settled. */
+async function expectReleasedAndPosted(t: TransferRow, source: { accountId: string }, destination: { accountId: string }): Promise<void> {
+  await expectTransferRow(t, 'completed', '1', 'success');
+  await expectPostedOnce(t, '12000.00', { reserved: true });
+  await expectBalances(source.accountId, '8000.00', '0.00', '8000.00');
+  await expectBalances(destination.accountId, '12000.00', '0.00', '12000.00');
+  await expectLedgerInvariants(db);
+}
+
+/** The runs of a workflow id as visibility lists them, once none is running (visibility lags a little). */
+async function closedRunsOf(workflowId: string): Promise<Array<{ runId: string; status: string }>> {
+  const listRuns = async () => {
+    const runs: Array<{ runId: string; status: string }> = [];
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ runId: w.runId, status: w.status.name });
+    return runs;
+  };
+  let runs = await listRuns();
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline && !(runs.length > 0 && runs.every((r) => r.status !== 'RUNNING')); ) {
+    await sleep(200);
+    runs = await listRuns();
+  }
+  return runs;
+}
+
 describe('transfer workflow (real worker, real Temporal, real Postgres)', () => {
   test('success: completes with response code 1 in one step, posting one balanced transaction', async () => {
     const source = await party({ deposit: '100.00' });
@@ -392,19 +432,8 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
   });
 
   test('held, then released: completeTransfer retried after a crash after its commit consumes the reservation once', async () => {
-    const source = await party({ deposit: '20000.00' });
-    const destination = await party();
-    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '12000.00' });
-    faults.set(t.id, { crashAfterCommit: new Set(['completeTransfer']) });
-    const handle = await client.workflow.start(transferWorkflowV2, {
-      workflowId: transferWorkflowId(t.id),
-      taskQueue,
-      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
-      workflowExecutionTimeout: '45 seconds',
-    });
-    for (const deadline = Date.now() + 10_000; (await transferRow(t.id)).status !== 'held' && Date.now() < deadline; ) await sleep(50);
-    // Reserved once, even though the preparation ran its checks before the reservation.
-    await expectBalances(source.accountId, '20000.00', '12000.00', '8000.00');
+    // Reserved once (heldTransfer checks the balances) ...
+    const { source, destination, t, handle } = await heldTransfer({ crashAfterCommit: new Set(['completeTransfer']) });
     await handle.signal(complianceDecisionSignal, { decision: 'release', reviewer: 'jane@bank', reason: 'documents checked' });
 
     expect(await handle.result()).toEqual({ transferId: t.id, status: 'completed', responseCode: '1', message: 'success' });
@@ -415,11 +444,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
       { pending: '12000.00', holds: 1 },
       { pending: '0.00', holds: 1 },
     ]);
-    await expectTransferRow(t, 'completed', '1', 'success');
-    await expectPostedOnce(t, '12000.00', { reserved: true });
-    await expectBalances(source.accountId, '8000.00', '0.00', '8000.00');
-    await expectBalances(destination.accountId, '12000.00', '0.00', '12000.00');
-    await expectLedgerInvariants(db);
+    await expectReleasedAndPosted(t, source, destination);
   });
 
   test('awaitTransferOutcome with update-with-start attaches to the running workflow and never starts a second run', async () => {
@@ -472,25 +497,11 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const latest = await client.workflow.getHandle(workflowId).describe();
     expect(latest.runId).toBe(runId);
     expect(latest.status.name).toBe('COMPLETED');
-    // Visibility lags a little: wait until it shows the run closed, then count the runs of the id.
-    const listRuns = async () => {
-      const runs: Array<{ runId: string; status: string }> = [];
-      for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ runId: w.runId, status: w.status.name });
-      return runs;
-    };
-    let runs = await listRuns();
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline && !(runs.length > 0 && runs.every((r) => r.status !== 'RUNNING')); ) {
-      await sleep(200);
-      runs = await listRuns();
-    }
-    expect(runs).toEqual([{ runId, status: 'COMPLETED' }]);
+    // Visibility, once it shows the run closed, counts one run of the id.
+    expect(await closedRunsOf(workflowId)).toEqual([{ runId, status: 'COMPLETED' }]);
 
     expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer', 'applyComplianceDecision', 'completeTransfer']);
-    await expectTransferRow(t, 'completed', '1', 'success');
-    await expectPostedOnce(t, '12000.00', { reserved: true });
-    await expectBalances(source.accountId, '8000.00', '0.00', '8000.00');
-    await expectBalances(destination.accountId, '12000.00', '0.00', '12000.00');
-    await expectLedgerInvariants(db);
+    await expectReleasedAndPosted(t, source, destination);
   });
 
   test('concurrent update-with-start requests for a new transfer start one run; each meets it or finds it closed', async () => {
@@ -499,14 +510,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '7.50' });
     const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
     expect(await Promise.all(Array.from({ length: 5 }, () => gateway.startAndAwait(t, 10_000)))).toEqual(Array(5).fill('outcome'));
-    const runs: string[] = [];
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-      runs.length = 0;
-      for await (const w of client.workflow.list({ query: `WorkflowId = '${transferWorkflowId(t.id)}'` })) runs.push(w.status.name);
-      if (runs.length > 0 && runs.every((r) => r !== 'RUNNING')) break;
-      await sleep(200);
-    }
-    expect(runs).toEqual(['COMPLETED']);
+    expect((await closedRunsOf(transferWorkflowId(t.id))).map((r) => r.status)).toEqual(['COMPLETED']);
     expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer']);
     await expectTransferRow(t, 'completed', '1', 'success');
     await expectPostedOnce(t, '7.50');
@@ -542,12 +546,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '5.00' });
     // No worker polls this queue yet (the workers are down): the cancellation arrives first.
     const idleQueue = uniqueTaskQueue('no-worker-yet');
-    const handle = await client.workflow.start(transferWorkflowV2, {
-      workflowId: transferWorkflowId(t.id),
-      taskQueue: idleQueue,
-      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
-      workflowExecutionTimeout: '45 seconds',
-    });
+    const handle = await startTransfer(t, idleQueue);
     await handle.cancel();
     const late = await createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: idleQueue, activities: workerActivities, workflowBundle: workflowBundle() });
     const lateRun = late.run();
@@ -570,12 +569,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const destination = await party();
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '5.00' });
     faults.set(t.id, { crashAfterCommit: new Set(), prepareDelayMs: 1_000 });
-    const handle = await client.workflow.start(transferWorkflowV2, {
-      workflowId: transferWorkflowId(t.id),
-      taskQueue,
-      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
-      workflowExecutionTimeout: '45 seconds',
-    });
+    const handle = await startTransfer(t);
     for (const deadline = Date.now() + 10_000; !attempts.get(t.id)?.length && Date.now() < deadline; ) await sleep(20);
     await handle.cancel();
 
@@ -597,17 +591,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
   });
 
   test('cancelled by an operator while held for compliance: the reservation is released, failed with 606', async () => {
-    const source = await party({ deposit: '20000.00' });
-    const destination = await party();
-    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '12000.00' });
-    const handle = await client.workflow.start(transferWorkflowV2, {
-      workflowId: transferWorkflowId(t.id),
-      taskQueue,
-      args: [toWorkflowInput(t, HOLD_TTL_SECONDS)],
-      workflowExecutionTimeout: '45 seconds',
-    });
-    for (const deadline = Date.now() + 10_000; (await transferRow(t.id)).status !== 'held' && Date.now() < deadline; ) await sleep(50);
-    await expectBalances(source.accountId, '20000.00', '12000.00', '8000.00');
+    const { source, t, handle } = await heldTransfer();
     expect(await handle.query(transferStatusQuery)).toMatchObject({ status: 'held', step: 'awaiting_decision', outcome: null });
     await handle.cancel();
 
