@@ -51,6 +51,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let child: ChildProcess;
   let printed = '';
 
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      /* already gone */
+    }
+  };
   const launch = async () => {
     printed = '';
     // What `npm start` runs (tsx src/main.ts), as one process; BENCH_STACK_NODE_OPTIONS adds node flags (e.g. --cpu-prof).
@@ -67,6 +74,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
     child.stdout?.on('data', capture);
     child.stderr?.on('data', capture);
+    // The stack is its own process group: if the benchmark dies, take the stack with it.
+    const orphanGuard = () => signalGroup('SIGKILL');
+    process.once('exit', orphanGuard);
+    child.once('exit', () => process.removeListener('exit', orphanGuard));
     const exited = new Promise<never>((_, reject) =>
       child.once('exit', (code, signal) => reject(new Error(`npm start exited (${code ?? signal}) before it was ready; see ${path.join(opts.dataDir, 'stack.log')}`))),
     );
@@ -88,13 +99,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once('exit', () => resolve());
     });
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-(child.pid as number), signal);
-    } catch {
-      /* already gone */
-    }
-  };
   let current: { temporalAddress: string; railUrl: string } = { temporalAddress, railUrl };
 
   return {

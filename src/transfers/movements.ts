@@ -91,6 +91,9 @@ export function createMovementService(deps: MovementDeps) {
     const earlier = preparationOf(before);
     if (earlier) return earlier;
     const assessed = await assess(before);
+    // Everything read through the pool is read before the transaction opens: a transaction that
+    // waited for a second pool connection could wait for ever when every connection is such a one.
+    const posting = 'screening' in assessed && assessed.screening.outcome === 'approve' ? await postingOf(assessed.price ? withPrice(before, assessed.price) : before) : undefined;
     return db.transaction(async (trx) => {
       const t = await transfers.lock(transferId, trx);
       const decided = preparationOf(t);
@@ -118,7 +121,7 @@ export function createMovementService(deps: MovementDeps) {
         return preparationOf(await transfers.recordPreparation(transferId, { price, screeningId, holdId, held: { expiresInSeconds: holdTtlSeconds, reason: summary } }, trx)) as Preparation;
       }
       // Approved: posted in this same commit (no reservation needed); a transfer is then complete.
-      const attempt = await ledger.tryPostTransaction(await postingOf(price ? withPrice(t, price) : t), trx);
+      const attempt = await ledger.tryPostTransaction(posting as PostTransactionInput, trx);
       if ('refused' in attempt) {
         const type = LEDGER_DECLINES[attempt.refused.code];
         if (!type) throw attempt.refused;

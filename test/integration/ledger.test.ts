@@ -695,4 +695,35 @@ describe('transfer activities', () => {
     expect(await balances(destination)).toEqual({ posted: '0.00', pending: '0.00', available: '0.00' });
     await expectLedgerInvariants(db);
   });
+
+  it('prepareTransfer never needs a second pool connection inside its transaction: it completes on a pool of one, caches cold', async () => {
+    // With every connection of the pool held by a step's transaction, a step that waited inside its
+    // transaction for another connection would wait for ever (seen after a restart under load).
+    const single = openTestDb(1);
+    try {
+      const services = createServices(single, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
+      const cold = createActivities({
+        db: single,
+        ledger: services.ledger,
+        transfers: services.transferRepository,
+        pricing: services.pricing,
+        compliance: services.compliance,
+        rail: createHttpRail(testRail().url),
+        railCallbackUrl: () => 'http://127.0.0.1:1/rail/events',
+      });
+      const source = await newAccount({ deposit: '20000.00' });
+      const destination = await newAccount();
+      const approved = await insertTransfer({ source, destination, amount: '10.00' });
+      expect(await cold.prepareTransfer({ transferId: approved, holdTtlSeconds: 60 })).toEqual({ next: 'done', outcome: { status: 'completed', responseCode: '1', message: 'success' } });
+      const held = await insertTransfer({ source, destination, amount: '12000.00' });
+      expect(await cold.prepareTransfer({ transferId: held, holdTtlSeconds: 60 })).toMatchObject({ next: 'await_decision' });
+      const refused = await insertTransfer({ source, destination, amount: '9000.00' });
+      expect(await cold.prepareTransfer({ transferId: refused, holdTtlSeconds: 60 })).toMatchObject({ next: 'done', outcome: { status: 'declined', responseCode: '650' } });
+      expect(await balances(source)).toEqual({ posted: '19990.00', pending: '12000.00', available: '7990.00' });
+      expect(await balances(destination)).toEqual({ posted: '10.00', pending: '0.00', available: '10.00' });
+    } finally {
+      await single.destroy();
+    }
+    await expectLedgerInvariants(db);
+  });
 });
