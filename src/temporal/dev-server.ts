@@ -38,6 +38,11 @@ export async function startDevServer(opts: {
     ...(opts.uiPort ? ['--ui-port', String(opts.uiPort)] : ['--headless']),
     '--namespace', opts.namespace,
     '--log-level', 'warn',
+    // One partition per task queue: partitions spread a queue over matching hosts, and this server
+    // is one host. With the default four, a task waits in a partition no poller happens to be on,
+    // so under load some workflow tasks waited seconds longer than others (p99 7 s vs 3.5 s).
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     ...searchAttributeFlags(),
   ];
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
