@@ -1,4 +1,4 @@
-import type { MovementService, Preparation } from '../src/transfers/movements';
+import type { MovementService, Preparation, Refused } from '../src/transfers/movements';
 import type { RecordedOutcome } from '../src/transfers/outcomes';
 import type { TransferRepository } from '../src/transfers/repository';
 import { withFailureMapping } from './failures';
@@ -22,8 +22,11 @@ export function createTransferActivities(deps: { movements: MovementService; tra
       return (await movements.post(transferId, { complete: true })) as RecordedOutcome;
     },
 
-    /** Gives the reservation back (if any) and records why the transfer ends unposted: one commit. */
-    async refuseTransfer(input: TransferRef & { outcome: RecordedOutcome }): Promise<RecordedOutcome> {
+    /**
+     * Gives the reservation back (if any) and records why the transfer ends unposted: one commit.
+     * Returns the recorded outcome, or `posted` when it turns out to be posted already.
+     */
+    async refuseTransfer(input: TransferRef & { outcome: RecordedOutcome }): Promise<Refused> {
       return movements.refuse(input.transferId, input.outcome);
     },
 

@@ -5,7 +5,7 @@ import { refusalOutcome, TransferFailureType, type RecordedOutcome } from '../sr
 import { railEventSignal, type TransferOutcome, type TransferWorkflowInput } from './definitions';
 import { outcomeOfFailure } from './failures';
 import { trackProgress, type Progress } from './progress';
-import { close, database, prepareAndPost } from './steps';
+import { close, database, orContactSupport, prepareAndPost } from './steps';
 
 /** The rail is another service: remote activities, retried patiently but not for ever, then compensated. */
 const rail = proxyActivities<TransferActivities>({
@@ -57,18 +57,23 @@ export async function payoutWorkflowV2(input: TransferWorkflowInput): Promise<Tr
   return close(outcome);
 }
 
+/** Retries ran out (rather than the rail refusing): the rail may still have the payment. */
+const exhausted = (err: unknown) => err instanceof ActivityFailure && err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
+
+/** A settled or refunded payout's last step must not fail for good: if it does, people review it. */
+const finalStep = (ref: { transferId: string }, what: string, step: () => Promise<RecordedOutcome>) => orContactSupport(ref.transferId, what, step, (stuck) => stuck);
+
 /** Sends the payout and waits for the rail to settle it; a rejection is refunded. */
 async function sendAndSettle(progress: Progress, seen: RailState, ref: { transferId: string }, timing: Timing): Promise<RecordedOutcome> {
-  const refund = (outcome: RecordedOutcome) => database.refundPayout({ ...ref, outcome });
+  const refund = (outcome: RecordedOutcome) => finalStep(ref, 'the payout could not be refunded', () => database.refundPayout({ ...ref, outcome }));
   progress.at('sending');
   try {
     await rail.sendPayout(ref);
   } catch (err) {
     // Retries ran out, but the rail may still have taken the payment (a slow answer, say):
     // refund only once the rail itself says it does not have it.
-    const exhausted = err instanceof ActivityFailure && err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
     if (!seen.settled) {
-      if (!exhausted) return refund(outcomeOfFailure(err));
+      if (!exhausted(err)) return refund(outcomeOfFailure(err));
       const status = await railStatus.checkPayoutOnRail(ref);
       if (status.status === 'unknown' || status.status === 'rejected') return refund(outcomeOfFailure(err));
     }
@@ -85,10 +90,17 @@ async function sendAndSettle(progress: Progress, seen: RailState, ref: { transfe
       seen.settled = true;
     }
     // The rail lost the payment (a restart): it is idempotent on the payout id, so send it again.
-    if (status.status === 'unknown') await rail.sendPayout({ ...ref, resend: true });
+    // Refused, it is refunded; retries that ran out leave it to the next check.
+    if (status.status === 'unknown') {
+      try {
+        await rail.sendPayout({ ...ref, resend: true });
+      } catch (err) {
+        if (!exhausted(err)) return refund(outcomeOfFailure(err));
+      }
+    }
     if (status.status === 'rejected') return refund(refusalOutcome(TransferFailureType.RailRejected, `rejected by the payout rail: ${status.reason ?? ''}`));
   }
-  return database.completePayout(ref);
+  return finalStep(ref, 'the settled payout could not be recorded', () => database.completePayout(ref));
 }
 
 /**
@@ -111,5 +123,6 @@ async function watchForReturns(progress: Progress, seen: RailState, ref: { trans
   }
   if (seen.returnedReason === undefined) return null;
   progress.at('reversing');
-  return database.refundPayout({ ...ref, returned: seen.returnedReason });
+  const reason = seen.returnedReason;
+  return finalStep(ref, 'the returned payout could not be reversed', () => database.refundPayout({ ...ref, returned: reason }));
 }

@@ -48,7 +48,10 @@ export async function prepareAndPost(progress: Progress, input: TransferWorkflow
     return await CancellationScope.nonCancellable(post);
   } catch (err) {
     progress.at('compensating');
-    return refuse(transferId, outcomeOfFailure(err));
+    const refused = await refuse(transferId, outcomeOfFailure(err));
+    // A step the workflow stopped waiting for (cancelled) may still have posted the movement: a
+    // payout in transit goes on to the rail, where only a reversal can undo it.
+    return 'posted' in refused ? null : refused.outcome;
   }
 }
 
@@ -70,19 +73,27 @@ async function awaitComplianceDecision(progress: Progress, input: TransferWorkfl
 }
 
 /** Ends a movement unposted: the reservation released and the outcome recorded, whatever is cancelled. */
-async function refuse(transferId: string, outcome: RecordedOutcome): Promise<RecordedOutcome> {
+async function refuse(transferId: string, outcome: RecordedOutcome): Promise<{ outcome: RecordedOutcome } | { posted: true }> {
   log.info('Transfer refused', { transferId, responseCode: outcome.responseCode, reason: outcome.message });
-  return CancellationScope.nonCancellable(async () => {
-    try {
-      return await database.refuseTransfer({ transferId, outcome });
-    } catch (err) {
-      // The way back failed permanently: record it for people, never leave the transfer open.
-      log.error('Releasing the reservation failed', { transferId, error: String(err) });
-      const stuck = contactSupport('the reservation could not be released; manual review needed');
-      await database.recordTransferOutcome({ transferId, ...stuck });
-      return stuck;
-    }
-  });
+  return CancellationScope.nonCancellable(() =>
+    orContactSupport(transferId, 'the reservation could not be released', () => database.refuseTransfer({ transferId, outcome }), (stuck) => ({ outcome: stuck })),
+  );
+}
+
+/**
+ * Runs a step that must not fail for good; if it does (a non-retryable failure: a bug, or data
+ * that contradicts the ledger), the transfer is recorded failed with 606 for people to review,
+ * never left open.
+ */
+export async function orContactSupport<T>(transferId: string, what: string, step: () => Promise<T>, asResult: (stuck: RecordedOutcome) => T): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    log.error(`${what}: manual review needed`, { transferId, error: String(err) });
+    const stuck = contactSupport(`${what}; manual review needed`);
+    await database.recordTransferOutcome({ transferId, ...stuck });
+    return asResult(stuck);
+  }
 }
 
 /** Lets a waiting awaitTransferOutcome update return before the workflow closes with its outcome. */

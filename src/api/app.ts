@@ -52,7 +52,7 @@ export function createApp(deps: AppDeps) {
   });
   const presenter = createTransferPresenter({ db, currencies });
 
-  const recovery = createTransferRecovery({ db, gateway, logger, minAgeMs: RECOVERY_MIN_AGE_MS });
+  const recovery = createTransferRecovery({ db, transfers: services.transferRepository, gateway, logger, minAgeMs: RECOVERY_MIN_AGE_MS });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

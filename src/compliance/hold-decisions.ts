@@ -53,7 +53,10 @@ export function createHoldDecisions(deps: { db: Db; compliance: ComplianceServic
         return { decision: first.decision, outcome: null };
       }
       const why = `${first.decision === 'expire' ? 'hold expired' : `rejected by ${first.reviewer}`}: ${first.reason}`;
-      return { decision: first.decision, outcome: await deps.movements.refuse(transferId, refusalOutcome(TransferFailureType.ComplianceRejected, why), trx) };
+      const refused = await deps.movements.refuse(transferId, refusalOutcome(TransferFailureType.ComplianceRejected, why), trx);
+      // A held movement is posted only after a release, so a rejection always finds it unposted.
+      if (!('outcome' in refused)) throw new Error(`Transfer ${transferId} was posted while held`);
+      return { decision: first.decision, outcome: refused.outcome };
     });
   }
 

@@ -70,6 +70,11 @@ export function createLedgerService(deps: LedgerDeps) {
     return new Map(rows.map((r) => [r.id, r]));
   }
 
+  /** Locks accounts in id order for the caller's transaction, before it posts several times (no deadlocks). */
+  async function lockAccounts(accountIds: string[], trx: Db): Promise<void> {
+    await trx('accounts').whereIn('id', [...new Set(accountIds)]).orderBy('id').forNoKeyUpdate().select('id');
+  }
+
   // System accounts are created by migrations and never change: look each up once.
   const systemAccounts = new Map<string, Promise<AccountRow>>();
   /** The system account of a purpose (funding, fee_revenue, spread_revenue, fx_position) in a currency. */
@@ -268,7 +273,7 @@ export function createLedgerService(deps: LedgerDeps) {
     return { entries: page, nextCursor: rows.length > opts.limit ? (page[page.length - 1]?.seq ?? null) : null };
   }
 
-  return { getAccount, getAccounts, getSystemAccount, findTransaction, reserve, voidHold, tryPostTransaction, postTransaction, reverseTransaction, deposit, listEntries };
+  return { getAccount, getAccounts, lockAccounts, getSystemAccount, findTransaction, reserve, voidHold, tryPostTransaction, postTransaction, reverseTransaction, deposit, listEntries };
 }
 
 export type LedgerService = ReturnType<typeof createLedgerService>;

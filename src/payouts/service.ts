@@ -74,6 +74,11 @@ export function createPayoutService(deps: {
    * new balanced transaction exactly once. Fees and spread are refunded with the principal.
    */
   async function reverse(t: TransferRow, trx: Db = db): Promise<void> {
+    const originals = [t.settlement_transaction_id, t.ledger_transaction_id].filter((id): id is string => id !== null);
+    if (trx.isTransaction && originals.length > 1) {
+      // Two reversals in one transaction: lock all their accounts in id order first, as one posting would.
+      await ledger.lockAccounts(await trx('ledger_entries').whereIn('transaction_id', originals).pluck('account_id'), trx);
+    }
     if (t.settlement_transaction_id) {
       await ledger.reverseTransaction(
         { originalId: t.settlement_transaction_id, idempotencyKey: ledgerKey(t.id, 'reverse-settlement'), kind: 'payout_reversal', transferId: t.id, description: 'Payout returned: settlement reversed' },

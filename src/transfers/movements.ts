@@ -170,6 +170,9 @@ export function createMovementService(deps: MovementDeps) {
     if (recorded || (t.ledger_transaction_id && !opts.complete)) return recorded;
     const posting = await postingOf(t);
     return db.transaction(async (trx) => {
+      // The transfer's row first, as every step that changes it locks it (then holds, then accounts).
+      const row = await transfers.lock(transferId, trx);
+      if (outcomeOf(row) || (row.ledger_transaction_id && !opts.complete)) return outcomeOf(row);
       const posted = await ledger.postTransaction(posting, trx);
       if (!opts.complete) {
         await transfers.linkLedgerTransaction(transferId, posted.id, trx);
@@ -181,15 +184,19 @@ export function createMovementService(deps: MovementDeps) {
 
   /**
    * Ends a transfer that will not be posted: its reservation (if any) is given back and the outcome
-   * recorded, in one commit. An outcome already recorded stands.
+   * recorded, in one commit. An outcome already recorded stands; a movement already posted (and
+   * not complete: a payout in transit) is not refused (`posted`).
    */
-  async function refuse(transferId: string, outcome: RecordedOutcome, trx?: Db): Promise<RecordedOutcome> {
-    const run = async (t: Db) => {
+  async function refuse(transferId: string, outcome: RecordedOutcome, trx?: Db): Promise<Refused> {
+    const run = async (t: Db): Promise<Refused> => {
       const row = await transfers.lock(transferId, t);
       const recorded = outcomeOf(row);
-      if (recorded) return recorded;
+      if (recorded) return { outcome: recorded };
+      // Posted already (a payout in transit, posted by a step the workflow stopped waiting for):
+      // nothing is refused; the payout goes on its way, and only a reversal can undo it.
+      if (row.ledger_transaction_id) return { posted: true };
       if (row.hold_id) await ledger.voidHold(row.hold_id, t);
-      return outcomeOf(await transfers.recordOutcome(transferId, outcome, t)) as RecordedOutcome;
+      return { outcome: outcomeOf(await transfers.recordOutcome(transferId, outcome, t)) as RecordedOutcome };
     };
     return trx ? run(trx) : db.transaction(run);
   }
@@ -198,6 +205,9 @@ export function createMovementService(deps: MovementDeps) {
 }
 
 export type MovementService = ReturnType<typeof createMovementService>;
+
+/** What refusing found: the outcome now recorded (this one, or an earlier one), or a movement already posted. */
+export type Refused = { outcome: RecordedOutcome } | { posted: true };
 
 /** What an earlier preparation of this transfer decided, read off its row; undefined when none did. */
 export function preparationOf(t: TransferRow): Preparation | undefined {

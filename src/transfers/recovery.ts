@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { TransferRow } from './model';
 import type { TransferWorkflowGateway } from './workflow-gateway';
+import { contactSupport } from './outcomes';
+import type { TransferRepository } from './repository';
 
 /**
  * The API writes a transfer before it starts its workflow. If the process dies (or Temporal is
@@ -10,7 +12,7 @@ import type { TransferWorkflowGateway } from './workflow-gateway';
  * `processing`, nothing reserved or posted) after `minAgeMs`; for one whose workflow exists the start is a
  * no-op (USE_EXISTING / REJECT_DUPLICATE). It runs when the API starts, then every interval.
  */
-export function createTransferRecovery(deps: { db: Db; gateway: TransferWorkflowGateway; logger: Logger; minAgeMs: number; batchSize?: number }) {
+export function createTransferRecovery(deps: { db: Db; transfers: TransferRepository; gateway: TransferWorkflowGateway; logger: Logger; minAgeMs: number; batchSize?: number }) {
   async function sweepOnce(): Promise<number> {
     const stale = (await deps.db('transfers')
       .where({ status: 'processing' })
@@ -20,9 +22,18 @@ export function createTransferRecovery(deps: { db: Db; gateway: TransferWorkflow
       .orderBy('created_at')
       .limit(deps.batchSize ?? 100)) as TransferRow[];
     for (const transfer of stale) {
-      await deps.gateway.ensureStarted(transfer);
+      if ((await deps.gateway.ensureStarted(transfer)) === 'closed') await closedUnprepared(transfer);
     }
     return stale.length;
+  }
+
+  /**
+   * Its workflow ended without touching it (an operator terminated it, say): nothing was reserved or
+   * posted, and nothing will run it again. Record it failed, so it leaves the sweep and the client learns.
+   */
+  async function closedUnprepared(t: TransferRow): Promise<void> {
+    await deps.transfers.recordOutcome(t.id, contactSupport('its workflow ended before it ran; nothing was moved'));
+    deps.logger.warn({ transferId: t.id, workflowId: t.workflow_id }, 'transfer recorded failed: its workflow ended before it ran');
   }
 
   /** Runs sweepOnce now and every `intervalMs` until stopped (one at a time); a failed sweep is logged and retried next time. */

@@ -75,11 +75,14 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     }
   }
 
-  async function ensureStarted(t: TransferRow): Promise<void> {
+  /** Starts the workflow unless it runs (then a no-op); `closed` when its run has already ended. */
+  async function ensureStarted(t: TransferRow): Promise<'running' | 'closed'> {
     try {
       await client.workflow.start<typeof transferWorkflowV2>(workflowType(t), startOptions(t));
+      return 'running';
     } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
+      throw err;
     }
   }
 

@@ -726,4 +726,18 @@ describe('transfer activities', () => {
     }
     await expectLedgerInvariants(db);
   });
+
+  it('refuseTransfer finds a movement already posted (a payout in transit) and refuses nothing', async () => {
+    const source = await newAccount({ deposit: '50.00' });
+    const destination = await newAccount();
+    const transferId = await insertTransfer({ source, destination, amount: '20.00' });
+    // Posted and still open, as a payout is once in transit (a step the workflow stopped waiting for may do this).
+    await activities.postPayout({ transferId });
+    expect(await activities.refuseTransfer({ transferId, outcome: { status: 'failed', responseCode: '606', message: 'contact_support: cancelled by an operator' } })).toEqual({ posted: true });
+    const row = await transferRow(transferId);
+    expect({ status: row.status, response_code: row.response_code }).toEqual({ status: 'processing', response_code: null });
+    expect(await db('ledger_transactions').where({ transfer_id: transferId })).toHaveLength(1);
+    expect(await balances(source)).toEqual({ posted: '30.00', pending: '0.00', available: '30.00' });
+    await expectLedgerInvariants(db);
+  });
 });

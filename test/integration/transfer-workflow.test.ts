@@ -525,7 +525,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     // Its row is an hour old; every other test's rows are minutes old, so only ours qualifies.
     await db('transfers').where({ id: t.id }).update({ created_at: db.raw("now() - interval '1 hour'") });
     const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
-    const recovery = createTransferRecovery({ db, gateway, logger: testLogger, minAgeMs: 30 * 60_000 });
+    const recovery = createTransferRecovery({ db, transfers: createTransferRepository(db), gateway, logger: testLogger, minAgeMs: 30 * 60_000 });
 
     expect(await recovery.sweepOnce()).toBe(1);
     const handle = client.workflow.getHandle(transferWorkflowId(t.id));
@@ -537,6 +537,25 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     await expectTransferRow(t, 'completed', '1', 'success');
     await expectPostedOnce(t, '4.00');
     await expectBalances(source.accountId, '16.00', '0.00', '16.00');
+    await expectLedgerInvariants(db);
+  });
+
+  test('recovery sweep: a transfer whose workflow ended before it ran (terminated) is recorded failed 606, nothing moved', async () => {
+    const source = await party({ deposit: '20.00' });
+    const destination = await party();
+    const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '4.00' });
+    const handle = await startTransfer(t, uniqueTaskQueue('never-polled'));
+    await handle.terminate('operator stopped it');
+    await db('transfers').where({ id: t.id }).update({ created_at: db.raw("now() - interval '1 hour'") });
+    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
+    const recovery = createTransferRecovery({ db, transfers: createTransferRepository(db), gateway, logger: testLogger, minAgeMs: 30 * 60_000 });
+
+    expect(await recovery.sweepOnce()).toBe(1);
+    await expectTransferRow(t, 'failed', '606', 'contact_support: its workflow ended before it ran; nothing was moved');
+    expect(await recovery.sweepOnce()).toBe(0);
+    await expectNothingMoved(t);
+    await expectBalances(source.accountId, '20.00', '0.00', '20.00');
+    expect((await handle.describe()).status.name).toBe('TERMINATED');
     await expectLedgerInvariants(db);
   });
 
