@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { createDb } from '../src/db/knex';
 import { checkLedgerInvariants } from '../src/ledger/invariants';
-import { apiClient, sameCurrencyFixtures, type ApiClient, type Movement } from './api';
+import { apiClient, sameCurrencyFixtures, type Movement } from './api';
+import { submit } from './http';
 import { say, sleep } from './measure';
 import type { Stack } from './stack';
 
@@ -26,6 +27,7 @@ export type CrashResult = {
   invariantViolations: number;
 };
 
+/** Statuses a transfer row is not finished in. */
 const OPEN = new Set(['processing', 'held', 'sent']);
 
 export async function measureCrashRecovery(stack: Stack, opts: { total: number; concurrency: number; killAfterMs: number }): Promise<CrashResult> {
@@ -38,7 +40,7 @@ export async function measureCrashRecovery(stack: Stack, opts: { total: number; 
     // After the kill a client finishes the transfer it has in flight (retrying it) and takes no new one.
     while (!killed && next < keys.length) {
       const job = keys[next++] as (typeof keys)[number];
-      await untilTerminal(api, job.movement, job.key);
+      await submit(api, job.movement, job.key, { whileDown: true });
     }
   });
 
@@ -70,26 +72,6 @@ export async function measureCrashRecovery(stack: Stack, opts: { total: number; 
   } finally {
     await after.destroy();
     await api.close();
-  }
-}
-
-/** POST (retried on the wire with the same key) and poll until terminal, as a client would. */
-async function untilTerminal(api: ApiClient, movement: Movement, key: string): Promise<void> {
-  let id: string | undefined;
-  for (;;) {
-    try {
-      const res = id ? await api.get(`${movement.path}/${id}`) : await api.post(movement.path, movement.body, { 'idempotency-key': key });
-      if (res.status < 300) {
-        id = res.body.id;
-        if (!OPEN.has(res.body.status)) return;
-      } else if (res.status < 500) {
-        throw new Error(`${movement.path} answered ${res.status}: ${JSON.stringify(res.body)}`);
-      }
-    } catch (err) {
-      if (err instanceof Error && err.message.includes('answered 4')) throw err;
-      // Connection refused or reset: the service is down; retry.
-    }
-    await sleep(id ? 50 : 200);
   }
 }
 

@@ -14,16 +14,31 @@ export type MovementResult = Latency &
     statuses: Record<string, number>;
   };
 
+/** Statuses a client keeps polling through (held is an answer: it waits for a person). */
 const OPEN = new Set(['processing', 'sent']);
 
-/** One movement from request to terminal status; returns how the POST was answered and the final status. */
-export async function submit(api: ApiClient, movement: Movement, key = randomUUID()): Promise<{ answer: number; status: string; id: string }> {
-  const res: ApiResponse = await api.post(movement.path, movement.body, { 'idempotency-key': key });
+/**
+ * One movement from request to terminal status; returns how the POST was answered and the final
+ * status. `whileDown`: as a client does when the service is down (a crash), a failure on the wire
+ * or a 5xx is retried with the same Idempotency-Key, and so is every poll.
+ */
+export async function submit(api: ApiClient, movement: Movement, key: string = randomUUID(), opts: { whileDown?: boolean } = {}): Promise<{ answer: number; status: string; id: string }> {
+  const call = async (send: () => Promise<ApiResponse>): Promise<ApiResponse> => {
+    for (;;) {
+      const res = await send().catch((err: unknown) => {
+        if (!opts.whileDown) throw err;
+        return undefined; // connection refused or reset: the service is down
+      });
+      if (res && (res.status < 500 || !opts.whileDown)) return res;
+      await sleep(200);
+    }
+  };
+  const res = await call(() => api.post(movement.path, movement.body, { 'idempotency-key': key }));
   if (res.status !== 201 && res.status !== 202) throw new Error(`${movement.path} answered ${res.status}: ${JSON.stringify(res.body)}`);
   let current = res.body;
   while (OPEN.has(current.status)) {
     await sleep(50);
-    const polled = await api.get(`${movement.path}/${current.id}`);
+    const polled = await call(() => api.get(`${movement.path}/${current.id}`));
     if (polled.status !== 200) throw new Error(`GET ${movement.path}/${current.id} answered ${polled.status}`);
     current = polled.body;
   }

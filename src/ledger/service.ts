@@ -54,13 +54,6 @@ export function createLedgerService(deps: LedgerDeps) {
   const { db } = deps;
   const newId = deps.newId ?? randomUUID;
 
-  async function getAccount(accountId: string, trx: Db = db): Promise<AccountWithCurrency | undefined> {
-    return trx('accounts')
-      .join('currencies', 'currencies.code', 'accounts.currency')
-      .where('accounts.id', accountId)
-      .first<AccountWithCurrency | undefined>('accounts.*', 'currencies.minor_units');
-  }
-
   /** Several accounts in one query, by id (missing ones are absent from the map). */
   async function getAccounts(accountIds: string[], trx: Db = db): Promise<Map<string, AccountWithCurrency>> {
     const rows = (await trx('accounts')
@@ -68,6 +61,10 @@ export function createLedgerService(deps: LedgerDeps) {
       .whereIn('accounts.id', [...new Set(accountIds)])
       .select('accounts.*', 'currencies.minor_units')) as AccountWithCurrency[];
     return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async function getAccount(accountId: string, trx: Db = db): Promise<AccountWithCurrency | undefined> {
+    return (await getAccounts([accountId], trx)).get(accountId);
   }
 
   /** Locks accounts in id order for the caller's transaction, before it posts several times (no deadlocks). */

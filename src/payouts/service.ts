@@ -57,7 +57,8 @@ export function createPayoutService(deps: {
   /** The rail settled it: the money leaves the bank (in transit → funding). `complete` also records the outcome, in the same commit. */
   async function settle(transferId: string, opts: { complete: boolean }): Promise<RecordedOutcome | null> {
     const t = await transfers.mustGet(transferId);
-    if (outcomeOf(t)) return outcomeOf(t);
+    const recorded = outcomeOf(t);
+    if (recorded) return recorded;
     const legs = await payoutSettlementLegs({ currency: t.target_currency, amount: t.target_amount as string }, ledger.getSystemAccount);
     return db.transaction(async (trx) => {
       const settled = await ledger.postTransaction(

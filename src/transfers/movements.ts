@@ -41,6 +41,12 @@ export const LEDGER_DECLINES: Partial<Record<LedgerErrorCode, TransferFailureTyp
   [LedgerErrorCode.CurrencyMismatch]: TransferFailureType.CurrencyMismatch,
 };
 
+/** A ledger refusal that is the transfer's business outcome (insufficient funds, say), as its refusal. */
+const ledgerRefusal = (err: unknown): Refusal | undefined => {
+  const type = isLedgerError(err) ? LEDGER_DECLINES[err.code] : undefined;
+  return type ? { type, message: (err as Error).message } : undefined;
+};
+
 export type MovementDeps = { db: Db; ledger: LedgerService; pricing: PricingService; compliance: ComplianceService; transfers: TransferRepository };
 
 /**
@@ -114,18 +120,18 @@ export function createMovementService(deps: MovementDeps) {
           const amount = price?.source_amount ?? (t.source_amount as string);
           holdId = (await ledger.reserve({ idempotencyKey: ledgerKey(transferId, 'reserve'), accountId: t.source_account_id, currency: t.source_currency, amount, transferId }, trx)).id;
         } catch (err) {
-          const type = isLedgerError(err) ? LEDGER_DECLINES[err.code] : undefined;
-          if (!type) throw err;
-          return refuse({ type, message: (err as Error).message }, { price, screeningId });
+          const refusal = ledgerRefusal(err);
+          if (!refusal) throw err;
+          return refuse(refusal, { price, screeningId });
         }
         return preparationOf(await transfers.recordPreparation(transferId, { price, screeningId, holdId, held: { expiresInSeconds: holdTtlSeconds, reason: summary } }, trx)) as Preparation;
       }
       // Approved: posted in this same commit (no reservation needed); a transfer is then complete.
       const attempt = await ledger.tryPostTransaction(posting as PostTransactionInput, trx);
       if ('refused' in attempt) {
-        const type = LEDGER_DECLINES[attempt.refused.code];
-        if (!type) throw attempt.refused;
-        return refuse({ type, message: attempt.refused.message }, { price, screeningId });
+        const refusal = ledgerRefusal(attempt.refused);
+        if (!refusal) throw attempt.refused;
+        return refuse(refusal, { price, screeningId });
       }
       const outcome = t.kind === 'transfer' ? SUCCESS : undefined;
       return preparationOf(await transfers.recordPreparation(transferId, { price, screeningId, ledgerTransactionId: attempt.posted.id, outcome }, trx)) as Preparation;

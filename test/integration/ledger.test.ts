@@ -20,11 +20,24 @@ let db: Db;
 let ledger: LedgerService;
 let activities: TransferActivities;
 
+/** The real activities over `over`, with services of their own (their caches start cold). */
+function activitiesOver(over: Db): TransferActivities {
+  const services = createServices(over, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
+  return createActivities({
+    db: over,
+    ledger: services.ledger,
+    transfers: services.transferRepository,
+    pricing: services.pricing,
+    compliance: services.compliance,
+    rail: createHttpRail(testRail().url),
+    railCallbackUrl: () => 'http://127.0.0.1:1/rail/events',
+  });
+}
+
 beforeAll(() => {
   db = openTestDb(20);
   ledger = createLedgerService({ db });
-  const services = createServices(db, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
-  activities = createActivities({ db, ledger, transfers: services.transferRepository, pricing: services.pricing, compliance: services.compliance, rail: createHttpRail(testRail().url), railCallbackUrl: () => 'http://127.0.0.1:1/rail/events' });
+  activities = activitiesOver(db);
 });
 
 afterAll(async () => {
@@ -701,16 +714,7 @@ describe('transfer activities', () => {
     // transaction for another connection would wait for ever (seen after a restart under load).
     const single = openTestDb(1);
     try {
-      const services = createServices(single, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
-      const cold = createActivities({
-        db: single,
-        ledger: services.ledger,
-        transfers: services.transferRepository,
-        pricing: services.pricing,
-        compliance: services.compliance,
-        rail: createHttpRail(testRail().url),
-        railCallbackUrl: () => 'http://127.0.0.1:1/rail/events',
-      });
+      const cold = activitiesOver(single);
       const source = await newAccount({ deposit: '20000.00' });
       const destination = await newAccount();
       const approved = await insertTransfer({ source, destination, amount: '10.00' });

@@ -264,6 +264,12 @@ async function expectPostedOnce(t: TransferRow, amount: string, opts: { reserved
   expect(row.hold_id).toBe(hold.id);
 }
 
+/** The API's gateway to the workflows, on this file's task queue. */
+const gatewayFor = () => createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
+
+/** A recovery sweep for transfers older than every other test's (they backdate their row by an hour). */
+const recoveryOlderThanHalfAnHour = () => createTransferRecovery({ db, transfers: createTransferRepository(db), gateway: gatewayFor(), logger: testLogger, minAgeMs: 30 * 60_000 });
+
 /** Starts a transfer's workflow without waiting for it (runTransfer waits for its result). */
 const startTransfer = (t: TransferRow, queue = taskQueue) =>
   client.workflow.start(transferWorkflowV2, { workflowId: transferWorkflowId(t.id), taskQueue: queue, args: [toWorkflowInput(t, HOLD_TTL_SECONDS)], workflowExecutionTimeout: '45 seconds' });
@@ -474,7 +480,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const runId = (await (await firstOp.workflowHandle()).describe()).runId;
 
     // Repeats while it waits: a second update-with-start and the API's gateway attach to the same run.
-    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
+    const gateway = gatewayFor();
     const attachOp = startOperation();
     expect(await updateWithStart(attachOp)).toEqual(held);
     expect((await (await attachOp.workflowHandle()).describe()).runId).toBe(runId);
@@ -508,7 +514,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const source = await party({ deposit: '10.00' });
     const destination = await party();
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '7.50' });
-    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
+    const gateway = gatewayFor();
     expect(await Promise.all(Array.from({ length: 5 }, () => gateway.startAndAwait(t, 10_000)))).toEqual(Array(5).fill('outcome'));
     expect((await closedRunsOf(transferWorkflowId(t.id))).map((r) => r.status)).toEqual(['COMPLETED']);
     expect(attempts.get(t.id)?.map((a) => a.activity)).toEqual(['prepareTransfer']);
@@ -524,8 +530,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const t = await createTransfer({ source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '4.00' });
     // Its row is an hour old; every other test's rows are minutes old, so only ours qualifies.
     await db('transfers').where({ id: t.id }).update({ created_at: db.raw("now() - interval '1 hour'") });
-    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
-    const recovery = createTransferRecovery({ db, transfers: createTransferRepository(db), gateway, logger: testLogger, minAgeMs: 30 * 60_000 });
+    const recovery = recoveryOlderThanHalfAnHour();
 
     expect(await recovery.sweepOnce()).toBe(1);
     const handle = client.workflow.getHandle(transferWorkflowId(t.id));
@@ -547,8 +552,7 @@ describe('transfer workflow (real worker, real Temporal, real Postgres)', () => 
     const handle = await startTransfer(t, uniqueTaskQueue('never-polled'));
     await handle.terminate('operator stopped it');
     await db('transfers').where({ id: t.id }).update({ created_at: db.raw("now() - interval '1 hour'") });
-    const gateway = createTransferWorkflowGateway({ client, taskQueue, logger: testLogger, holdTtlSeconds: HOLD_TTL_SECONDS });
-    const recovery = createTransferRecovery({ db, transfers: createTransferRepository(db), gateway, logger: testLogger, minAgeMs: 30 * 60_000 });
+    const recovery = recoveryOlderThanHalfAnHour();
 
     expect(await recovery.sweepOnce()).toBe(1);
     await expectTransferRow(t, 'failed', '606', 'contact_support: its workflow ended before it ran; nothing was moved');
