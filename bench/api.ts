@@ -4,11 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
+import type { RailControls } from '../src/rail/server';
 
-export type ApiResponse = { status: number; body: any };
+export type ApiResponse = { status: number; body: any; headers: Record<string, string | string[] | undefined> };
 
-export function apiClient(baseUrl: string, key: string, connections: number) {
-  const pool = new Pool(baseUrl, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+/** `timeoutMs`: a request not answered within it fails (on the wire, as a dropped connection would). */
+export function apiClient(baseUrl: string, key: string, connections: number, opts: { timeoutMs?: number } = {}) {
+  const timeouts = opts.timeoutMs ? { headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs } : {};
+  const pool = new Pool(baseUrl, { connections, pipelining: 1, keepAliveTimeout: 30_000, ...timeouts });
   async function request(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
     const res = await pool.request({
       method,
@@ -17,7 +20,7 @@ export function apiClient(baseUrl: string, key: string, connections: number) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();
-    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
+    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   }
   const expectOk = async (res: Promise<ApiResponse>, what: string) => {
     const r = await res;
@@ -43,7 +46,12 @@ export async function fundedAccount(api: ApiClient, currency: string, deposit: s
   return { customerId: customer.id as string, accountId: account.id as string };
 }
 
-export type Movement = { path: '/v1/transfers' | '/v1/payouts'; body: Record<string, unknown> };
+export type Movement = {
+  path: '/v1/transfers' | '/v1/payouts';
+  body: Record<string, unknown>;
+  /** A payout's beneficiary account at the simulated rail and the behaviour set for it there. */
+  rail?: { account: string; controls: RailControls };
+};
 
 /** Pairs of accounts (one source per virtual client, so clients do not queue on one payer's balance). */
 export async function sameCurrencyFixtures(api: ApiClient, n: number): Promise<Movement[]> {
@@ -78,8 +86,14 @@ export async function fxFixtures(api: ApiClient, n: number): Promise<Movement[]>
   }));
 }
 
-/** Payouts to beneficiaries whose bank answers at once (rail latency 0, settled at once). */
-export async function payoutFixtures(api: ApiClient, railUrl: string, n: number): Promise<Movement[]> {
+/** Sets the simulated rail's behaviour for one beneficiary account (PUT /controls/:account). */
+export async function setRailControls(railUrl: string, account: string, controls: RailControls): Promise<void> {
+  const res = await fetch(`${railUrl}/controls/${account}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(controls) });
+  if (!res.ok) throw new Error(`rail controls: ${res.status}`);
+}
+
+/** Payouts to beneficiaries whose bank answers at once (rail latency 0, settled at once), or as `controls(i)` says. */
+export async function payoutFixtures(api: ApiClient, railUrl: string, n: number, controls: (i: number) => RailControls = () => ({ latency_ms: 0, settle_after_ms: 0 })): Promise<Movement[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const source = await fundedAccount(api, 'USD', '1000000.00');
@@ -91,13 +105,9 @@ export async function payoutFixtures(api: ApiClient, railUrl: string, n: number)
         currency: 'USD',
         bank_details: { account_number: accountNumber, bank_code: 'BENCH01' },
       });
-      const controls = await fetch(`${railUrl}/controls/${accountNumber}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ latency_ms: 0, settle_after_ms: 0 }),
-      });
-      if (!controls.ok) throw new Error(`rail controls: ${controls.status}`);
-      return { path: '/v1/payouts' as const, body: { source_account_id: source.accountId, beneficiary_id: beneficiary.id, source_amount: '1.00', reference: 'bench payout' } };
+      const rail = { account: accountNumber, controls: controls(i) };
+      await setRailControls(railUrl, rail.account, rail.controls);
+      return { path: '/v1/payouts' as const, body: { source_account_id: source.accountId, beneficiary_id: beneficiary.id, source_amount: '1.00', reference: 'bench payout' }, rail };
     }),
   );
 }

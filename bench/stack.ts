@@ -28,8 +28,12 @@ export type Stack = {
   dataDir: string;
   /** The stack's Postgres (the embedded cluster in dataDir, or DATABASE_URL). */
   databaseUrl: () => Promise<string>;
+  /** The pid of npm start's own process (the API and the worker, supervising the others). */
+  readonly pid: number;
   /** SIGKILL to the whole process group: the API, the worker, the dev server, Postgres, the rail. */
   kill: () => Promise<void>;
+  /** SIGKILL to npm start's own process only: the processes it started are left orphaned. */
+  killMain: () => Promise<void>;
   stop: () => Promise<void>;
   /** Starts it again on the same data (and the same ports); resolves once /ready answers 200. */
   restart: () => Promise<{ readyAt: number }>;
@@ -40,6 +44,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // The embedded cluster runs as the `postgres` user when we are root: it must be able to enter the folder.
   fs.chmodSync(opts.dataDir, 0o755);
   const env: Record<string, string> = {
+    // The benchmark measures capacity: one admin key from 127.0.0.1 at full speed, not the rate limits
+    // (the defaults allow 100 requests/s a key; the environment can still set its own).
+    RATE_LIMIT_PER_KEY: '1000000',
+    RATE_LIMIT_PER_ADDRESS: '1000000',
     ...(process.env as Record<string, string>),
     DATA_DIR: opts.dataDir,
     PORT: String(await freePort()),
@@ -50,12 +58,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = fs.createWriteStream(path.join(opts.dataDir, 'stack.log'), { flags: 'a' });
   let child: ChildProcess;
   let printed = '';
+  // Every process group started: after a restart, what is left of an earlier one goes with the stack.
+  const groups = new Set<number>();
 
   const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-(child.pid as number), signal);
-    } catch {
-      /* already gone */
+    for (const group of groups) {
+      try {
+        process.kill(-group, signal);
+      } catch {
+        /* already gone */
+      }
     }
   };
   const launch = async () => {
@@ -68,9 +80,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    groups.add(child.pid as number);
     const capture = (chunk: Buffer) => {
       log.write(chunk);
-      if (printed.length < 20_000) printed += chunk.toString();
+      const text = chunk.toString();
+      // Request logs can run ahead of the banner (clients retrying during a restart): keep the banner whatever came before.
+      if (printed.length < 20_000 || /Payments service is running/.test(text)) printed += text;
     };
     child.stdout?.on('data', capture);
     child.stderr?.on('data', capture);
@@ -110,6 +125,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     get railUrl() {
       return current.railUrl;
     },
+    get pid() {
+      return child.pid as number;
+    },
     dataDir: opts.dataDir,
     databaseUrl: async () => (await openDatabase(loadConfig({ ...env, DATA_DIR: opts.dataDir }))).url,
     kill: async () => {
@@ -118,9 +136,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       // The group's other members (Postgres, the dev server) die with it; give the OS a moment to reap them.
       await sleep(500);
     },
+    killMain: async () => {
+      child.kill('SIGKILL');
+      await waitExit();
+    },
     stop: async () => {
       signalGroup('SIGTERM');
-      await Promise.race([waitExit(), sleep(30_000)]);
+      // (unref: a stack that stopped in time must not keep its caller, e.g. a test, alive for the rest of the 30 s)
+      await Promise.race([waitExit(), new Promise<void>((resolve) => setTimeout(resolve, 30_000).unref())]);
       signalGroup('SIGKILL');
       log.end();
     },

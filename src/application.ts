@@ -6,7 +6,7 @@ import { createActivities } from '../activities';
 import { createApp } from './api/app';
 import { createDb, type Db } from './db/knex';
 import { migrateLatest } from './db/migrator';
-import type { Config } from './config';
+import type { Config, RateLimits, TrustProxy } from './config';
 import { createServices, type ServiceOptions } from './services';
 import { createHttpRail } from './rail/client';
 import type { PayoutTiming } from './transfers/workflow-gateway';
@@ -28,6 +28,10 @@ export type ApplicationOptions = {
   port?: number;
   transferSyncWaitMs: number;
   maxBodyBytes: number;
+  /** Requests allowed per window, per key and per client address (src/api/rate-limits.ts). */
+  rateLimits: RateLimits;
+  /** Which proxies to believe about the client's address and scheme (default: none). */
+  trustProxy?: TrustProxy;
   fx: ServiceOptions;
   /** How long a compliance hold waits for a decision (passed to each new workflow). */
   complianceHoldTtlSeconds: number;
@@ -37,6 +41,8 @@ export type ApplicationOptions = {
     callbackSecret: string;
     /** Where the rail reaches this API; defaults to the address it listens on. */
     publicApiUrl?: string;
+    /** How far a callback's signed timestamp may be from now (default 300 s). */
+    callbackToleranceSeconds?: number;
   };
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Called when the worker stops on its own: the process should exit rather than accept work nothing runs. */
@@ -59,6 +65,8 @@ export function optionsFromConfig(config: Config) {
     port: config.port,
     transferSyncWaitMs: config.transferSyncWaitMs,
     maxBodyBytes: config.maxBodyBytes,
+    rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
     fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
     complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
     payoutTiming: config.payoutTiming,
@@ -130,9 +138,12 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         logger: opts.logger,
         transferSyncWaitMs: opts.transferSyncWaitMs,
         maxBodyBytes: opts.maxBodyBytes,
+        rateLimits: opts.rateLimits,
+        trustProxy: opts.trustProxy ?? false,
         complianceHoldTtlSeconds: opts.complianceHoldTtlSeconds,
         payoutTiming: opts.payoutTiming,
         railCallbackSecret: opts.rail.callbackSecret,
+        railCallbackToleranceSeconds: opts.rail.callbackToleranceSeconds,
       });
       stops.push(recovery.start(RECOVERY_INTERVAL_MS));
       const server: Server = await new Promise((resolve, reject) => {

@@ -34,8 +34,10 @@ const EnvSchema = z.object({
   COMPLIANCE_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(259_200),
   /** The payout rail's base URL; unset, `npm start` runs the simulated rail (src/rail). */
   RAIL_URL: z.string().url().optional(),
-  /** Shared secret the rail sends with its callbacks; unset, one is generated into DATA_DIR. */
+  /** HMAC key the rail signs its callbacks with; unset, one is generated into DATA_DIR. */
   RAIL_CALLBACK_SECRET: z.string().min(16).optional(),
+  /** How far a rail callback's signed timestamp may be from the API's clock, either way. */
+  RAIL_CALLBACK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   /** Where the rail reaches the API's /rail/events (defaults to http://127.0.0.1:PORT). */
   PUBLIC_API_URL: z.string().url().optional(),
   /** How often a sent payout asks the rail when no callback came. */
@@ -44,6 +46,26 @@ const EnvSchema = z.object({
   PAYOUT_RETURN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(432_000),
   /** Largest JSON body accepted. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(65_536),
+  /** The rate limits' window: each count below is per this many seconds. */
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Requests per window with one API key. */
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(6_000),
+  /** Requests per window from one client address (IPv6: its /56), with or without a key. */
+  RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(12_000),
+  /** Failed authentications per window from one client address; past it the address gets 429 before its key is looked at. */
+  RATE_LIMIT_FAILED_AUTH_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For) and
+   * scheme (X-Forwarded-Proto): unset or `false` none; a number of hops; or a comma-separated list
+   * of addresses, subnets or `loopback`/`linklocal`/`uniquelocal`. `true` (every proxy) is refused:
+   * any client could then pick the address its limits are counted under.
+   */
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .refine((v) => v.toLowerCase() !== 'true', 'trusting every proxy lets any client choose its own address; give the number of proxies or their addresses')
+    .refine((v) => /^(false|\d{1,2}|[0-9A-Za-z.:/_-]+(\s*,\s*[0-9A-Za-z.:/_-]+)*)$/i.test(v), 'must be false, a number of hops, or a comma-separated list of addresses or subnets')
+    .default('false'),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -66,11 +88,24 @@ export type Config = {
   fxRateMaxAgeMs: number;
   fxQuoteTtlMs: number;
   complianceHoldTtlSeconds: number;
-  rail: { url: string | undefined; callbackSecret: string | undefined; publicApiUrl: string | undefined };
+  rail: { url: string | undefined; callbackSecret: string | undefined; publicApiUrl: string | undefined; callbackToleranceSeconds: number };
   payoutTiming: { settlementCheckSeconds: number; returnWindowSeconds: number };
   maxBodyBytes: number;
+  rateLimits: RateLimits;
+  trustProxy: TrustProxy;
   dataDir: string;
 };
+
+/** Requests allowed per window; see src/api/rate-limits.ts. */
+export type RateLimits = { windowSeconds: number; perKey: number; perAddress: number; failedAuthPerAddress: number };
+/** Express's `trust proxy` setting: no proxy, a number of hops, or the proxies' addresses. */
+export type TrustProxy = false | number | string[];
+
+function trustProxyOf(value: string): TrustProxy {
+  if (value.toLowerCase() === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((v) => v.trim());
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable (e.g. `ADMIN_API_KEY=` from docker-compose) means unset.
@@ -100,9 +135,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fxRateMaxAgeMs: e.FX_RATE_MAX_AGE_SECONDS * 1000,
     fxQuoteTtlMs: e.FX_QUOTE_TTL_SECONDS * 1000,
     complianceHoldTtlSeconds: e.COMPLIANCE_HOLD_TTL_SECONDS,
-    rail: { url: e.RAIL_URL, callbackSecret: e.RAIL_CALLBACK_SECRET, publicApiUrl: e.PUBLIC_API_URL },
+    rail: { url: e.RAIL_URL, callbackSecret: e.RAIL_CALLBACK_SECRET, publicApiUrl: e.PUBLIC_API_URL, callbackToleranceSeconds: e.RAIL_CALLBACK_TOLERANCE_SECONDS },
     payoutTiming: { settlementCheckSeconds: e.PAYOUT_SETTLEMENT_CHECK_SECONDS, returnWindowSeconds: e.PAYOUT_RETURN_WINDOW_SECONDS },
     maxBodyBytes: e.MAX_BODY_BYTES,
+    rateLimits: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      perKey: e.RATE_LIMIT_PER_KEY,
+      perAddress: e.RATE_LIMIT_PER_ADDRESS,
+      failedAuthPerAddress: e.RATE_LIMIT_FAILED_AUTH_PER_ADDRESS,
+    },
+    trustProxy: trustProxyOf(e.TRUST_PROXY),
     dataDir: e.DATA_DIR,
   };
 }

@@ -9,15 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { optionsFromConfig, startApplication } from './application';
 import { createAuthService } from './auth/service';
 import { loadConfig } from './config';
-import { openDatabase } from './db/database';
-import { preferredOrFreePort } from './net';
 import { createLogger } from './logger';
-import { ensureTemporalCli } from './temporal/cli';
-import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime } from './temporal/runtime';
 import { startRailProcess } from './rail/process';
+import { startSupervisedDatabase, startSupervisedDevServer } from './supervision/children';
+import { claimDataDir } from './supervision/leftovers';
+import { explainStartUpFailure } from './supervision/start-up-failure';
 
-const DEFAULT_TEMPORAL_PORT = 7233;
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main() {
@@ -51,30 +49,26 @@ async function main() {
     });
   }
 
+  const supervision = { logger, onGiveUp: () => void shutdown(1), shuttingDown: () => stopping };
   try {
     fs.mkdirSync(config.dataDir, { recursive: true });
-    const database = await openDatabase(config, (line) => logger.debug({ postgres: line }));
+    const claim = await claimDataDir(config.dataDir, logger);
+    stops.push(async () => claim.release());
+
+    const database = await startSupervisedDatabase(config, supervision);
     stops.push(database.stop);
 
     let temporalAddress = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
     if (!temporalAddress) {
-      const cliPath = ensureTemporalCli({ explicitPath: config.temporal.cliPath, log: (m) => logger.info(m) });
-      const devServer = await startDevServer({
-        cliPath,
-        dbFile: path.join(config.dataDir, 'temporal.db'),
-        port: await preferredOrFreePort(DEFAULT_TEMPORAL_PORT),
-        uiPort: config.temporal.uiPort,
-        namespace: config.temporal.namespace,
-        log: (line) => logger.debug({ temporal: line }),
-        onSpawn: (stop) => stops.push(stop),
-      });
+      const devServer = await startSupervisedDevServer(config, supervision, claim, (stop) => stops.push(stop));
       temporalAddress = devServer.address;
       uiUrl ??= devServer.uiUrl;
     }
 
     let railUrl = config.rail.url;
     if (!railUrl) {
+      // Not restarted: the simulated bank keeps its payments in memory, and a new one would not know them.
       const rail = await startRailProcess({
         callbackSecret: railSecret(config),
         log: (line) => logger.debug({ rail: line }),
@@ -83,6 +77,7 @@ async function main() {
           void shutdown(1);
         },
       });
+      claim.recordChild('rail', rail.pid);
       stops.push(rail.stop);
       railUrl = rail.url;
     }
@@ -99,8 +94,8 @@ async function main() {
     });
     stops.push(app.stop);
 
-    const adminKey = config.adminApiKey ?? persistentAdminKey(config.dataDir);
-    await createAuthService({ db: app.db }).ensureAdminKey(adminKey);
+    const admin = await adminKey(config);
+    await createAuthService({ db: app.db }).ensureAdminKey(admin.secret);
 
     const lines = [
       '',
@@ -110,34 +105,46 @@ async function main() {
       `  Temporal:     ${temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Payout rail:  ${railUrl}${config.rail.url ? '' : ' (simulated bank, controls: PUT /controls/:account)'}`,
       `  Postgres:     ${database.embedded ? 'embedded, data in ' + path.join(config.dataDir, 'postgres') : 'DATABASE_URL'}`,
-      `  Admin key:    ${adminKey}`,
+      `  Admin key:    ${admin.shown}`,
       '',
-      `  Try: curl -s ${app.url}/v1/customers -H "Authorization: Bearer ${adminKey}" -H "Content-Type: application/json" -d '{"name":"Ada","country":"GB"}'`,
+      `  Try: curl -s ${app.url}/v1/customers -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{"name":"Ada","country":"GB"}'`,
       '  Ctrl-C stops everything.',
       '',
     ];
     process.stdout.write(lines.join('\n') + '\n');
   } catch (err) {
-    logger.fatal({ err }, 'start-up failed');
+    logger.fatal({ err }, `start-up failed: ${explainStartUpFailure(err, config)}`);
     await shutdown(1);
   }
 }
 
-/** Generated on first start and kept in .data/ (mode 0600), so the printed key stays valid across restarts. */
-function persistentAdminKey(dataDir: string): string {
-  return persistentSecret(dataDir, 'admin-api-key', 'sk_admin_');
+/**
+ * The admin key: ADMIN_API_KEY when given (never printed: whoever set it knows it); otherwise one
+ * generated on first start into DATA_DIR (mode 0600) and printed that once; later starts say where it is.
+ */
+async function adminKey(config: ReturnType<typeof loadConfig>): Promise<{ secret: string; shown: string }> {
+  if (config.adminApiKey) return { secret: config.adminApiKey, shown: '(ADMIN_API_KEY, not printed)' };
+  const file = path.join(config.dataDir, 'admin-api-key');
+  const { secret, created } = persistentSecret(config.dataDir, 'admin-api-key', 'sk_admin_');
+  return created
+    ? { secret, shown: `${secret}   (generated now and shown once; kept in ${file}, mode 0600)` }
+    : { secret, shown: `in ${file} (printed when it was generated): export ADMIN_KEY=$(cat ${file})` };
 }
 
 function railSecret(config: ReturnType<typeof loadConfig>): string {
-  return config.rail.callbackSecret ?? persistentSecret(config.dataDir, 'rail-callback-secret', 'rail_');
+  return config.rail.callbackSecret ?? persistentSecret(config.dataDir, 'rail-callback-secret', 'rail_').secret;
 }
 
-function persistentSecret(dataDir: string, name: string, prefix: string): string {
+function persistentSecret(dataDir: string, name: string, prefix: string): { secret: string; created: boolean } {
   const file = path.join(dataDir, name);
-  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  if (fs.existsSync(file)) return { secret: fs.readFileSync(file, 'utf8').trim(), created: false };
   const secret = `${prefix}${randomBytes(24).toString('base64url')}`;
   fs.writeFileSync(file, secret + '\n', { mode: 0o600 });
-  return secret;
+  return { secret, created: true };
 }
 
-void main();
+main().catch((err: unknown) => {
+  // Before the logger exists (e.g. invalid configuration): one plain sentence on stderr.
+  process.stderr.write(`start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

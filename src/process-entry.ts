@@ -23,7 +23,12 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
     logger,
     runApi: role === 'api',
     runWorker: role === 'worker',
-    rail: { url: config.rail.url, callbackSecret: config.rail.callbackSecret, publicApiUrl: config.rail.publicApiUrl },
+    rail: {
+      url: config.rail.url,
+      callbackSecret: config.rail.callbackSecret,
+      publicApiUrl: config.rail.publicApiUrl,
+      callbackToleranceSeconds: config.rail.callbackToleranceSeconds,
+    },
     onFatal: () => process.exit(1),
   });
   if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { idempotencyKeyOf, requestHash } from '../api/idempotency';
-import { decodeCursor, encodeCursor, PageQuery } from '../api/pagination';
+import { encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
 import { AmountString, CurrencyCode, parseAmountField, parseInput, pathId, Reference, Uuid } from '../api/validation';
 import { principalOf, requireRole } from '../auth/middleware';
 import { isLedgerError, LedgerErrorCode } from '../ledger/errors';
@@ -37,7 +37,12 @@ export function accountRoutes(deps: { db: Db; accounts: AccountService; ledger: 
   router.get('/accounts/:id/entries', requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const account = await accounts.mustGetVisible(principalOf(req), pathId(req.params.id));
     const query = parseInput(EntriesQuery, req.query);
-    const before = decodeCursor(query.cursor, z.object({ seq: z.string().regex(/^\d{1,19}$/).refine((s) => BigInt(s) <= MAX_BIGINT) }));
+    const before = await resolveCursor(
+      query.cursor,
+      z.object({ seq: z.string().regex(/^\d{1,19}$/).refine((s) => BigInt(s) <= MAX_BIGINT) }),
+      // An entry of this very account (which the caller may see: checked above).
+      (key) => deps.db('ledger_entries').where({ account_id: account.id, seq: key.seq }).first('id'),
+    );
     const page = await ledger.listEntries(account.id, { limit: query.limit, before: before?.seq });
     res.json({
       data: page.entries.map((e) => presentEntry(e, account.minor_units)),

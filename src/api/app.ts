@@ -15,9 +15,14 @@ import { beneficiaryRoutes } from '../beneficiaries/routes';
 import { complianceRoutes } from '../compliance/routes';
 import { payoutRoutes, railEventRoutes } from '../payouts/routes';
 import { fxRoutes } from '../fx/routes';
+import type { RateLimits, TrustProxy } from '../config';
 import type { Services } from '../services';
 import { tariffRoutes } from '../tariffs/routes';
 import { ApiError, ApiErrorCode, errorEnvelope } from './errors';
+import { createRateLimits } from './rate-limits';
+import { readinessHandler } from './readiness';
+import { securityHeaders } from './security-headers';
+import { dependencyUnavailable, unreachableDependency } from './unavailable';
 
 export type AppDeps = {
   services: Services;
@@ -26,10 +31,16 @@ export type AppDeps = {
   logger: Logger;
   transferSyncWaitMs: number;
   maxBodyBytes: number;
+  /** Requests allowed per window, per key and per client address. */
+  rateLimits: RateLimits;
+  /** Express's `trust proxy`: which proxies to believe about the client's address and scheme. */
+  trustProxy: TrustProxy;
   complianceHoldTtlSeconds: number;
   payoutTiming: PayoutTiming;
-  /** Shared with the payout rail, which sends it with every callback. */
+  /** Shared with the payout rail, which signs every callback with it (src/rail/signature.ts). */
   railCallbackSecret: string;
+  /** How far a callback's signed timestamp may be from now (default 300 s). */
+  railCallbackToleranceSeconds?: number;
 };
 
 /**
@@ -38,8 +49,12 @@ export type AppDeps = {
  */
 const RECOVERY_MIN_AGE_MS = 5_000;
 const WATCHLIST_IMPORT_MAX_BYTES = 10 * 1024 * 1024;
+const WATCHLIST_IMPORT_ROLE = 'admin';
 
-/** The HTTP API: every route under /v1 requires a bearer key; errors share one envelope. */
+/**
+ * The HTTP API: every route under /v1 requires a bearer key, checked (and rate-limited) before
+ * any body is read; errors share one envelope.
+ */
 export function createApp(deps: AppDeps) {
   const { logger, services } = deps;
   const { db, ledger, auth, currencies, customers, accounts, transfers } = services;
@@ -56,35 +71,38 @@ export function createApp(deps: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.trustProxy);
   app.use((req, res, next) => {
     req.requestId = `req_${randomUUID().replace(/-/g, '')}`;
     res.set('X-Request-Id', req.requestId);
     next();
   });
+  app.use(securityHeaders());
   app.use(pinoHttp({ logger, genReqId: (req) => (req as Request).requestId, autoLogging: { ignore: (req) => req.url === '/health' } }));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/ready', async (_req, res) => {
-    const checks = await Promise.all([
-      db.raw('select 1').then(() => true, () => false),
-      deps.temporal
-        .withDeadline(Date.now() + 2000, () => deps.temporal.workflowService.getSystemInfo({}))
-        .then(() => true, () => false),
-    ]);
-    const [postgres, temporal] = checks;
-    res.status(postgres && temporal ? 200 : 503).json({ status: postgres && temporal ? 'ready' : 'not_ready', postgres, temporal });
-  });
+  app.get('/ready', readinessHandler({ db, temporal: deps.temporal }));
 
-  app.use('/rail', express.json({ limit: '16kb', strict: true }), railEventRoutes({ db, gateway, secret: deps.railCallbackSecret }));
+  app.use('/rail', railEventRoutes({ db, gateway, secret: deps.railCallbackSecret, toleranceSeconds: deps.railCallbackToleranceSeconds }));
 
+  const limits = createRateLimits({ limits: deps.rateLimits, logger });
+  const largeJson = express.json({ limit: WATCHLIST_IMPORT_MAX_BYTES, strict: true });
   const v1 = express.Router();
+  // Who is asking comes first, from the headers alone: nothing below reads a body until the key is known.
+  v1.use(limits.perAddress);
+  v1.use(limits.failedAuthGate);
+  v1.use(authenticate(auth, { onFailure: limits.countFailedAuth }));
+  v1.use(limits.perKey);
   v1.use(requireJsonBody);
-  // A watch-list file (the OFAC SDN list is a few MB) is the one body allowed to be large.
-  v1.use('/compliance/watchlist/import', express.json({ limit: WATCHLIST_IMPORT_MAX_BYTES, strict: true }));
+  // A watch-list file (the OFAC SDN list is a few MB) is the one body allowed to be large, and only
+  // for the role that may import one; anyone else's is held to MAX_BODY_BYTES (413).
+  v1.use('/compliance/watchlist/import', (req: Request, res: Response, next: NextFunction) => {
+    if (req.principal?.role === WATCHLIST_IMPORT_ROLE) largeJson(req, res, next);
+    else next();
+  });
   v1.use(express.json({ limit: deps.maxBodyBytes, strict: true }));
-  v1.use(authenticate(auth));
   v1.use(apiKeyRoutes({ auth, customers }));
   v1.use(customerRoutes({ customers }));
   v1.use(accountRoutes({ db, accounts, ledger }));
@@ -142,8 +160,15 @@ function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunc
         ? ApiError.of(ApiErrorCode.NotFound, 'No resource at this path.')
         : fromBodyParser(err as { type?: string; status?: number });
   if (!apiError) {
-    req.log?.error({ err }, 'unhandled error');
-    apiError = ApiError.of(ApiErrorCode.InternalError, 'Something went wrong on our side.');
+    const down = unreachableDependency(err);
+    if (down) {
+      req.log?.warn({ err, down }, 'a dependency is unreachable');
+      apiError = dependencyUnavailable(down);
+    } else {
+      req.log?.error({ err }, 'unhandled error');
+      apiError = ApiError.of(ApiErrorCode.InternalError, 'Something went wrong on our side.');
+    }
   }
+  if (apiError.retryAfterSeconds !== undefined) res.set('Retry-After', String(apiError.retryAfterSeconds));
   res.status(apiError.status).json(errorEnvelope(apiError, req.requestId ?? 'unknown'));
 }

@@ -37,6 +37,9 @@ export enum ApiErrorCode {
   TariffExists = 'tariff_exists',
   NotHeld = 'not_held',
   PayoutClosed = 'payout_closed',
+  InvalidSignature = 'invalid_signature',
+  RailReferenceMismatch = 'rail_reference_mismatch',
+  RailReferenceNotRecorded = 'rail_reference_not_recorded',
   AlreadyDecided = 'already_decided',
   MakerChecker = 'maker_checker_violation',
   IdempotencyKeyMissing = 'idempotency_key_missing',
@@ -45,6 +48,8 @@ export enum ApiErrorCode {
   Unauthenticated = 'expired_token',
   NotAuthorized = 'not_authorized',
   NotFound = 'not_found',
+  RevokingOwnKey = 'revoking_own_key',
+  RateLimited = 'rate_limited',
   MethodNotAllowed = 'method_not_allowed',
   ServiceUnavailable = 'service_unavailable',
   InternalError = 'internal_error',
@@ -83,6 +88,9 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   [ApiErrorCode.TariffExists]: 409,
   [ApiErrorCode.NotHeld]: 409,
   [ApiErrorCode.PayoutClosed]: 409,
+  [ApiErrorCode.InvalidSignature]: 401,
+  [ApiErrorCode.RailReferenceMismatch]: 422,
+  [ApiErrorCode.RailReferenceNotRecorded]: 409,
   [ApiErrorCode.AlreadyDecided]: 409,
   [ApiErrorCode.MakerChecker]: 403,
   [ApiErrorCode.IdempotencyKeyMissing]: 422,
@@ -91,6 +99,8 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   [ApiErrorCode.Unauthenticated]: 401,
   [ApiErrorCode.NotAuthorized]: 403,
   [ApiErrorCode.NotFound]: 404,
+  [ApiErrorCode.RevokingOwnKey]: 409,
+  [ApiErrorCode.RateLimited]: 429,
   [ApiErrorCode.MethodNotAllowed]: 405,
   [ApiErrorCode.ServiceUnavailable]: 503,
   [ApiErrorCode.InternalError]: 500,
@@ -106,6 +116,7 @@ const SUMMARY: Partial<Record<number, string>> = {
   413: 'Request body too large',
   415: 'Unsupported media type',
   422: 'Validation errors',
+  429: 'Too many requests',
   503: 'Service temporarily unavailable',
   500: 'Internal server error',
 };
@@ -115,6 +126,8 @@ export type ErrorDetail = { error_code: ApiErrorCode; message: string; path: str
 export class ApiError extends Error {
   readonly status: number;
   readonly errors: ErrorDetail[];
+  /** For 429 and 503: how long to wait before retrying, sent as Retry-After and in the envelope. */
+  retryAfterSeconds?: number;
   constructor(errors: ErrorDetail[] | ErrorDetail, message?: string) {
     const list = Array.isArray(errors) ? errors : [errors];
     const first = list[0];
@@ -128,6 +141,12 @@ export class ApiError extends Error {
   static of(code: ApiErrorCode, message: string, path: string | null = null): ApiError {
     return new ApiError({ error_code: code, message, path });
   }
+
+  static unavailable(message: string, retryAfterSeconds: number): ApiError {
+    const err = ApiError.of(ApiErrorCode.ServiceUnavailable, message);
+    err.retryAfterSeconds = retryAfterSeconds;
+    return err;
+  }
 }
 
 /** `#/source_amount` style JSON pointers, as in the seeds' error paths. */
@@ -139,6 +158,7 @@ export function errorEnvelope(err: ApiError, requestId: string) {
     code: `${err.status} ${STATUS_CODES[err.status] ?? ''}`.trim(),
     message: err.message,
     errors: err.errors,
+    ...(err.retryAfterSeconds !== undefined ? { retry_after_seconds: err.retryAfterSeconds } : {}),
     id: requestId,
   };
 }

@@ -9,13 +9,19 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** `Authorization: Bearer <key>` on every /v1 route; 401 when missing or unknown. */
-export function authenticate(auth: AuthService) {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+/**
+ * `Authorization: Bearer <key>` on every /v1 route; 401 when missing, unknown or revoked. Reads the
+ * header only: it runs before the body is read, so an unauthenticated body is never buffered.
+ * `onFailure` sees each failed attempt first (the failed-authentication rate limit counts it and
+ * may answer 429 instead).
+ */
+export function authenticate(auth: AuthService, opts: { onFailure?: (req: Request, res: Response) => Promise<void> } = {}) {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S{8,256})$/i.exec(header);
     const principal = match?.[1] ? await auth.authenticate(match[1]) : undefined;
     if (!principal) {
+      await opts.onFailure?.(req, res);
       throw ApiError.of(ApiErrorCode.Unauthenticated, "The token is expired, inactive, or doesn't exist.");
     }
     req.principal = principal;

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type * as Ibantools from 'ibantools' with { 'resolution-mode': 'require' };
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
-import { decodeCursor, encodeCursor, PageQuery } from '../api/pagination';
+import { encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
 import { CurrencyCode, parseInput, pathId, SafeText, Uuid } from '../api/validation';
 import { canSeeCustomer, principalOf, requireRole } from '../auth/middleware';
 import type { CurrencyService } from '../currencies/service';
@@ -84,7 +84,11 @@ export function beneficiaryRoutes(deps: { db: Db; customers: CustomerService; cu
     const q = db('beneficiaries').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(query.limit + 1);
     if (principal.role === 'client') q.where({ customer_id: principal.customerId });
     if (query.customer_id) q.where({ customer_id: query.customer_id });
-    const after = decodeCursor(query.cursor, z.object({ id: Uuid }));
+    // The cursor's beneficiary must be one the caller may see (as for GET /beneficiaries/:id).
+    const after = await resolveCursor(query.cursor, z.object({ id: Uuid }), async (key) => {
+      const named = await db('beneficiaries').where({ id: key.id }).first<Pick<BeneficiaryRow, 'customer_id'> | undefined>('customer_id');
+      return named && canSeeCustomer(principal, named.customer_id);
+    });
     if (after) q.whereRaw('(created_at, id) < (SELECT created_at, id FROM beneficiaries WHERE id = ?)', [after.id]);
     const rows = (await q) as BeneficiaryRow[];
     const page = rows.slice(0, query.limit);

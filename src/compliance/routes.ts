@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
+import { limitParam } from '../api/pagination';
 import { parseInput, pathId, SafeText, Uuid } from '../api/validation';
 import { principalOf, requireRole } from '../auth/middleware';
 import type { Db } from '../db/knex';
@@ -11,14 +12,15 @@ import type { TransferPresenter } from '../transfers/presenter';
 import type { TransferRow } from '../transfers/model';
 import type { TransferWorkflowGateway } from '../transfers/workflow-gateway';
 import type { Rule } from './engine';
-import type { ComplianceService } from './service';
+import { makerCheckerConflict } from './maker-checker';
+import { WatchlistImportError, type ComplianceService, type WatchlistImportResult } from './service';
 
 const Decision = z.strictObject({ reason: SafeText(500).pipe(z.string().trim().min(1, 'Give the reason for the decision')) });
 const HoldsQuery = z.strictObject({
   status: z.enum(['pending', 'released', 'rejected', 'expired']).default('pending'),
-  limit: z.coerce.number().int().min(1).max(200).default(100),
+  limit: limitParam(200, 100),
 });
-const AuditQuery = z.strictObject({ subject_id: Uuid.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const AuditQuery = z.strictObject({ subject_id: Uuid.optional(), limit: limitParam(500, 100) });
 const Currency = z.string().regex(/^[A-Z]{3}$/);
 const Scope = { source_currencies: z.array(Currency).min(1).max(50).optional() };
 const Similarity = DecimalString.refine((v) => new Money(v).lte(1), 'A similarity between 0 and 1');
@@ -128,14 +130,11 @@ export function complianceRoutes(deps: {
    */
   const decisionRoutes = [['transfers', 'transfer'], ['payouts', 'payout']] as const;
   for (const [collection, kind] of decisionRoutes) for (const decision of ['release', 'reject'] as const) {
-    router.post(`/${collection}/:id/${decision}`, requireRole('compliance'), async (req, res) => {
+    router.post(`/${collection}/:id/${decision}`, async (req, res) => {
       const principal = principalOf(req);
       const id = pathId(req.params.id);
-      const t = await db('transfers').where({ id, kind }).first<TransferRow | undefined>();
-      if (!t) throw ApiError.of(ApiErrorCode.NotFound, `No ${kind} with this id.`);
-      const { reason } = parseInput(Decision, req.body);
       const reviewer = `key:${principal.keyId}`;
-      const audit = (outcome: string) =>
+      const audit = (outcome: string, reason: string | null) =>
         compliance.audit({
           actor: reviewer,
           actorKeyId: principal.keyId,
@@ -147,14 +146,22 @@ export function complianceRoutes(deps: {
           outcome,
           ...requestOrigin(req),
         });
-      // Maker-checker: neither the key that made it, nor a key minted by that key, may decide on it.
-      const decidingKey = await db('api_keys').where({ id: principal.keyId }).first<{ created_by_key_id: string | null }>('created_by_key_id');
-      if (t.created_by_key_id !== null && (t.created_by_key_id === principal.keyId || decidingKey?.created_by_key_id === t.created_by_key_id)) {
-        await audit('refused: maker_checker');
-        throw ApiError.of(ApiErrorCode.MakerChecker, `The key that created this ${kind} cannot decide on it.`);
+      // Every attempt is audited, a client's or an admin's too; what they are told is the same 403 as
+      // for any route their role may not use, before anything about the payment is looked up.
+      if (principal.role !== 'compliance') {
+        await audit('refused: not_authorized', Decision.safeParse(req.body).data?.reason ?? null);
+        throw ApiError.of(ApiErrorCode.NotAuthorized, 'Only compliance keys decide on held payments.');
+      }
+      const t = await db('transfers').where({ id, kind }).first<TransferRow | undefined>();
+      if (!t) throw ApiError.of(ApiErrorCode.NotFound, `No ${kind} with this id.`);
+      const { reason } = parseInput(Decision, req.body);
+      const conflict = await makerCheckerConflict(db, t.created_by_key_id, principal.keyId);
+      if (conflict) {
+        await audit('refused: maker_checker', reason);
+        throw ApiError.of(ApiErrorCode.MakerChecker, `This key cannot decide on this ${kind}: ${conflict}.`);
       }
       if (t.status !== 'held') {
-        await audit('refused: not_held');
+        await audit('refused: not_held', reason);
         throw ApiError.of(ApiErrorCode.NotHeld, `This ${kind} is ${t.status}, not held for compliance.`);
       }
       const recorded = await compliance.recordDecision({ subjectType: kind, subjectId: id, decision, reviewer, reviewerKeyId: principal.keyId, reason });
@@ -166,10 +173,10 @@ export function complianceRoutes(deps: {
             .sendDecision(t, { decision: first.decision, reviewer: first.reviewer, reason: first.reason, reviewerKeyId: first.reviewer_key_id })
             .catch((err: unknown) => req.log.warn({ err, id }, 'could not redeliver a recorded decision'));
         }
-        await audit('refused: already_decided');
+        await audit('refused: already_decided', reason);
         throw ApiError.of(ApiErrorCode.AlreadyDecided, `This ${kind} was already decided (${recorded.decision.decision}).`);
       }
-      await audit('accepted');
+      await audit('accepted', reason);
       await deps.gateway.sendDecision(t, { decision, reviewer, reason, reviewerKeyId: principal.keyId });
       await deps.gateway.awaitResult(t, deps.syncWaitMs);
       const current = (await db('transfers').where({ id }).first<TransferRow>()) as TransferRow;
@@ -216,14 +223,19 @@ export function complianceRoutes(deps: {
     res.status(201).json(await compliance.addWatchlistEntry(input));
   });
 
-  /** A CSV in the OFAC SDN layout (ent_num, SDN_Name, SDN_Type, Program, ...), sent as {csv}. */
+  /**
+   * A CSV in the OFAC SDN layout (ent_num, SDN_Name, SDN_Type, Program, ...), sent as {csv}: 200
+   * {imported, skipped, skipped_rows: [{line, reason}]} (the rows that are entries are imported, the
+   * others listed), or 422 at #/csv, importing nothing, for a file that is not CSV or has no entry.
+   */
   router.post('/compliance/watchlist/import', requireRole('admin'), async (req, res) => {
     const input = parseInput(WatchlistImport, req.body);
-    let result: { imported: number };
+    let result: WatchlistImportResult;
     try {
       result = await compliance.importSdnCsv(input.csv, input.list);
     } catch (err) {
-      throw ApiError.of(ApiErrorCode.InvalidValue, `The CSV could not be read: ${(err as Error).message}`.slice(0, 300), '#/csv');
+      if (err instanceof WatchlistImportError) throw ApiError.of(ApiErrorCode.InvalidValue, err.message, '#/csv');
+      throw err;
     }
     res.json(result);
   });

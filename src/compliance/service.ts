@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { SafeText } from '../api/validation';
 import type { Db } from '../db/knex';
 import type { RateProvider } from '../fx/rates';
 import { Money } from '../money/money';
@@ -162,21 +164,55 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
     });
   }
 
-  /** Loads watch-list names from a CSV in the OFAC SDN layout (ent_num, SDN_Name, SDN_Type, Program, ...; no header). */
-  async function importSdnCsv(csv: string, list = 'SDN'): Promise<{ imported: number }> {
-    // `trim` does not reach inside quotes, and the real file quotes its empty mark with a space: "-0- ".
-    const records = (parse(csv, { relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][]).map((r) => r.map((f) => f.trim()));
-    const rows = records
-      .filter((r) => r.length >= 2 && /^\d+$/.test(r[0] ?? '') && (r[1] ?? '').length > 0)
-      .map((r) => ({
+  /**
+   * Loads watch-list names from a CSV in the OFAC SDN layout (ent_num, SDN_Name, SDN_Type, Program, ...; no header).
+   * All or nothing as a write (one transaction), row by row as a read: the rows that are entries are
+   * imported (a re-import updates by list and ent_num), the others are reported with their line
+   * numbers. Blank lines, a header line and the end-of-file mark are not rows. Throws
+   * WatchlistImportError, writing nothing, for a file that is not CSV or has no entry at all.
+   */
+  async function importSdnCsv(csv: string, list = 'SDN'): Promise<WatchlistImportResult> {
+    let records: Array<{ record: string[]; info: { lines: number } }>;
+    try {
+      // `trim` does not reach inside quotes, and the real file quotes its empty mark with a space: "-0- ".
+      records = parse(csv, { relax_column_count: true, skip_empty_lines: true, trim: true, info: true }) as unknown as typeof records;
+    } catch (err) {
+      throw new WatchlistImportError(`The CSV could not be read: ${(err as Error).message}`.slice(0, 300));
+    }
+    const rows: Array<Record<string, string | null>> = [];
+    const skipped: SkippedRow[] = [];
+    const lineOf = new Map<string, number>();
+    for (const { record, info } of records) {
+      // info.lines is the line a record ends on: a quoted field may span lines.
+      const line = info.lines - record.reduce((n, f) => n + (f.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
+      const r = record.map((f) => f.trim());
+      if (r.every((f) => f === '' || f === '\x1a') || (r[0] ?? '').toLowerCase() === 'ent_num') continue;
+      const problem = sdnRowProblem(r);
+      const seen = problem ? undefined : lineOf.get(r[0] as string);
+      if (problem || seen !== undefined) {
+        skipped.push({ line, reason: problem ?? `ent_num ${r[0]} is already on line ${seen}` });
+        continue;
+      }
+      lineOf.set(r[0] as string, line);
+      rows.push({
         id: randomUUID(),
         list,
-        external_id: r[0],
+        external_id: r[0] as string,
         name: r[1] as string,
         normalized_name: normalizeName(r[1] as string),
         entity_type: r[2] && r[2] !== '-0-' ? r[2] : null,
         program: r[3] && r[3] !== '-0-' ? r[3] : null,
-      }));
+      });
+    }
+    if (rows.length === 0) {
+      const first = skipped[0];
+      throw new WatchlistImportError(
+        first
+          ? `No row of the CSV is a watch-list entry: expected ${SDN_LAYOUT}; line ${first.line}: ${first.reason}` +
+              (skipped.length > 1 ? ` (and ${skipped.length - 1} more ${skipped.length > 2 ? 'rows' : 'row'} with problems).` : '.')
+          : `The CSV has no rows: expected ${SDN_LAYOUT}.`,
+      );
+    }
     // In chunks (the real SDN list has ~18,000 names; Postgres takes 65,535 parameters a statement), in one transaction.
     await db.transaction(async (trx) => {
       for (let i = 0; i < rows.length; i += 1000) {
@@ -186,7 +222,7 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
           .merge(['name', 'normalized_name', 'entity_type', 'program']);
       }
     });
-    return { imported: rows.length };
+    return { imported: rows.length, skipped: skipped.length, skipped_rows: skipped.slice(0, MAX_SKIPPED_ROWS_LISTED) };
   }
 
   async function addWatchlistEntry(input: { name: string; list: string; program?: string | null; external_id?: string | null }) {
@@ -207,6 +243,35 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
 }
 
 export type ComplianceService = ReturnType<typeof createComplianceService>;
+
+/** How the import describes the layout it expects, in its errors. */
+const SDN_LAYOUT = 'the OFAC SDN layout ent_num, SDN_Name, SDN_Type, Program, ... (one entry a line, no header needed)';
+/** An import answer lists at most this many skipped rows (it counts them all). */
+export const MAX_SKIPPED_ROWS_LISTED = 100;
+
+/** A watch-list file the import refuses as a whole (not CSV, or not one entry in it): nothing was written. */
+export class WatchlistImportError extends Error {}
+
+export type SkippedRow = { line: number; reason: string };
+export type WatchlistImportResult = { imported: number; skipped: number; skipped_rows: SkippedRow[] };
+
+/** The columns the import reads from a row, checked as they will be stored (and compared by the screener). */
+const SdnColumns = z.object({
+  ent_num: z.string().regex(/^[0-9]{1,18}$/),
+  SDN_Name: SafeText(350).pipe(z.string().min(1, 'must not be empty')),
+  SDN_Type: SafeText(100),
+  Program: SafeText(200),
+});
+
+/** Why a row (fields trimmed) is not a watch-list entry, or undefined when it is one. */
+function sdnRowProblem(r: string[]): string | undefined {
+  if (r.length < 2) return `only ${r.length} column, where ent_num and SDN_Name at least are expected`;
+  const parsed = SdnColumns.safeParse({ ent_num: r[0], SDN_Name: r[1], SDN_Type: r[2] ?? '', Program: r[3] ?? '' });
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0];
+  const column = String(issue?.path[0]);
+  return column === 'ent_num' ? `ent_num ${JSON.stringify((r[0] ?? '').slice(0, 40))} is not a number of at most 18 digits` : `${column}: ${issue?.message}`;
+}
 
 /** The people a movement involves, as the rules see them: both holders, and a payout's beneficiary. */
 function screeningParties({ source, destination, beneficiary }: MovementParties): Party[] {

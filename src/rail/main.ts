@@ -1,4 +1,4 @@
-/** The simulated rail as its own process: `PORT=4100 RAIL_CALLBACK_SECRET=... tsx src/rail/main.ts`. */
+/** The simulated rail as its own process: `PORT=4100 RAIL_CALLBACK_SECRET=... tsx src/rail/main.ts` (the secret signs its callbacks). */
 import { createRailApp } from './server';
 
 const secret = process.env.RAIL_CALLBACK_SECRET;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { stopChild, stopWithParent } from '../temporal/dev-server';
 
-export type RailProcess = { url: string; stop: () => Promise<void> };
+export type RailProcess = { url: string; pid: number | undefined; stop: () => Promise<void> };
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -48,6 +48,7 @@ export async function startRailProcess(opts: {
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: () => {
       stopping = true;
       return stopChild(child);

@@ -1,12 +1,14 @@
 import express, { type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
+import { signRailCallback } from './signature';
 
 /**
  * A simulated bank payout rail, run as its own HTTP service so retries and compensation cross a
  * real network hop. Idempotent on the payout id. Behaviour per beneficiary account (IBAN or
  * account number) is set through /controls: latency, transient 5xx, permanent rejection, and a
  * late return after settlement. Settlements and returns are reported asynchronously to the
- * payment's callback_url.
+ * payment's callback_url, each attempt signed afresh with the callback secret (src/rail/signature.ts);
+ * a 5xx, or a 409 saying the API has not recorded the payout's rail reference yet, is retried.
  */
 export type RailControls = {
   latency_ms?: number;
@@ -33,6 +35,13 @@ type Payment = {
 
 export type RailEvent = { payout_id: string; rail_reference: string; event: 'settled' | 'returned'; reason?: string };
 
+/** The API answered before the payout's send was recorded on its side (it replies quickly): worth another try. */
+async function notYetRecorded(res: globalThis.Response): Promise<boolean> {
+  if (res.status !== 409) return false;
+  const body = (await res.json().catch(() => null)) as { errors?: Array<{ error_code?: string }> } | null;
+  return body?.errors?.[0]?.error_code === 'rail_reference_not_recorded';
+}
+
 export function createRailApp(opts: { callbackSecret: string; log?: (msg: string) => void }) {
   const log = opts.log ?? (() => undefined);
   const payments = new Map<string, Payment>();
@@ -41,14 +50,15 @@ export function createRailApp(opts: { callbackSecret: string; log?: (msg: string
   app.use(express.json({ limit: '64kb' }));
 
   async function notify(p: Payment, event: RailEvent['event'], attempt = 1): Promise<void> {
-    const body: RailEvent = { payout_id: p.payout_id, rail_reference: p.rail_reference, event, ...(p.reason ? { reason: p.reason } : {}) };
+    const payload: RailEvent = { payout_id: p.payout_id, rail_reference: p.rail_reference, event, ...(p.reason ? { reason: p.reason } : {}) };
+    const body = JSON.stringify(payload);
     try {
       const res = await fetch(p.callback_url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-rail-secret': opts.callbackSecret },
-        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...signRailCallback(opts.callbackSecret, body) },
+        body,
       });
-      if (res.status >= 500 && attempt < 8) throw new Error(`callback answered ${res.status}`);
+      if ((res.status >= 500 || (await notYetRecorded(res))) && attempt < 8) throw new Error(`callback answered ${res.status}`);
     } catch (err) {
       if (attempt >= 8) return log(`giving up on ${event} callback for ${p.payout_id}: ${(err as Error).message}`);
       setTimeout(() => void notify(p, event, attempt + 1), 100 * 2 ** attempt).unref();

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
 
-export type DevServerHandle = { address: string; uiUrl: string | undefined; stop: () => Promise<void> };
+export type DevServerHandle = {
+  address: string;
+  uiUrl: string | undefined;
+  stop: () => Promise<void>;
+  pid: number | undefined;
+  /** Settles when the server process exits (for supervision). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
 
 const SEARCH_ATTRIBUTE_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', BOOL: 'Bool' };
 
@@ -58,12 +65,15 @@ export async function startDevServer(opts: {
   child.stdout?.on('data', capture);
   child.stderr?.on('data', capture);
 
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const address = `127.0.0.1:${opts.port}`;
   await waitUntilReady(child, address, opts.namespace, () => output);
   return {
     address,
     uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
     stop: () => stopChild(child),
+    pid: child.pid,
+    exited,
   };
 }
 

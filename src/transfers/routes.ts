@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { idempotencyKeyOf } from '../api/idempotency';
-import { decodeCursor, encodeCursor, PageQuery } from '../api/pagination';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../api/unavailable';
+import { encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
 import { AmountString, parseInput, pathId, Reference, SafeText, Uuid } from '../api/validation';
 import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
 import { principalOf, requireRole } from '../auth/middleware';
@@ -64,7 +65,7 @@ export async function startAndRespond(req: Request, res: Response, deps: Movemen
       await deps.gateway.startAndAwait(transfer, deps.syncWaitMs);
     } catch (err) {
       req.log.error({ err, id: transfer.id, kind: transfer.kind }, 'could not start or reach the workflow');
-      throw ApiError.of(ApiErrorCode.ServiceUnavailable, `The ${transfer.kind} is recorded but could not be started; retry with the same Idempotency-Key.`);
+      throw ApiError.unavailable(`The ${transfer.kind} is recorded but could not be started; retry in ${DEPENDENCY_RETRY_AFTER_SECONDS} s with the same Idempotency-Key.`, DEPENDENCY_RETRY_AFTER_SECONDS);
     }
   }
   const current = await deps.transfers.reload(transfer);
@@ -114,7 +115,7 @@ export function transferRoutes(deps: {
     const principal = principalOf(req);
     const query = parseInput(ListTransfers, req.query);
     if (query.account_id) await deps.accounts.mustGetVisible(principal, query.account_id);
-    const after = decodeCursor(query.cursor, ListCursor);
+    const after = await resolveCursor(query.cursor, ListCursor, (key) => transfers.findListed(principal, 'transfer', key));
     const page = await transfers.list(principal, { kind: 'transfer', accountId: query.account_id, status: query.status, limit: query.limit, after });
     res.json({
       data: await presenter.presentMany(page.transfers, principal),

@@ -267,6 +267,16 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     return q.first<TransferRow | undefined>();
   }
 
+  /**
+   * The row a list cursor names ({created_at, id} of the last item of a page), if the caller may
+   * list it: of this kind, with exactly this created_at, and visible to the caller.
+   */
+  async function findListed(principal: Principal, kind: TransferRow['kind'], key: { created_at: string; id: string }): Promise<{ id: string } | undefined> {
+    const q = db('transfers').where({ 'transfers.id': key.id, 'transfers.kind': kind }).whereRaw('transfers.created_at = ?::timestamptz', [key.created_at]);
+    visibleTo(principal)(q);
+    return q.first<{ id: string } | undefined>('transfers.id');
+  }
+
   async function list(principal: Principal, filter: TransferListFilter): Promise<{ transfers: TransferRow[]; next: { created_at: string; id: string } | null }> {
     // The cursor carries created_at at full (microsecond) precision, as Postgres sorts it.
     const q = db('transfers')
@@ -292,7 +302,7 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     };
   }
 
-  return { create, createPayout, reload, getVisible, list };
+  return { create, createPayout, reload, getVisible, findListed, list };
 }
 
 export type TransferService = ReturnType<typeof createTransferService>;

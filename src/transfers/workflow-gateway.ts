@@ -26,6 +26,9 @@ export type WaitResult = 'outcome' | 'timeout';
  */
 const workflowClosed = (err: unknown) => err instanceof WorkflowExecutionAlreadyStartedError || err instanceof WorkflowNotFoundError;
 
+/** How long, after the wait for an outcome, a request may still spend making sure its workflow exists. */
+const ENSURE_STARTED_DEADLINE_MS = 3_000;
+
 /**
  * Starts a transfer's workflow (or attaches to the running one) and waits a bounded time for
  * its outcome, with update-with-start: one round trip starts the workflow and subscribes to the
@@ -67,8 +70,9 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
     } catch (err) {
       if (workflowClosed(err)) return 'outcome';
       if (!controller.signal.aborted) throw err;
-      // The bound passed first. Make sure the workflow exists whatever stage the call reached.
-      await ensureStarted(t);
+      // The bound passed first. Make sure the workflow exists whatever stage the call reached, within
+      // a few seconds more: an unreachable engine is answered 503 (and the recovery sweep starts it later).
+      await client.withDeadline(Date.now() + ENSURE_STARTED_DEADLINE_MS, () => ensureStarted(t));
       return 'timeout';
     } finally {
       clearTimeout(timer);

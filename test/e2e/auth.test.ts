@@ -297,7 +297,7 @@ describe('health', () => {
     expect(health.body).toEqual({ status: 'ok' });
     const ready = await anonymous.get('/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready', postgres: true, temporal: true });
+    expect(ready.body).toEqual({ status: 'ready', down: [], checks: { postgres: 'up', temporal: 'up' } });
     await expectLedgerInvariants(app.db);
   });
 });

@@ -402,10 +402,16 @@ describe('deciding: once, by a compliance officer who did not make it', () => {
     expectErrorEnvelope(await decide(officer, small.body.id, 'release'), 409, 'not_held');
     expect(await auditOf(small.body.id)).toEqual([expect.objectContaining({ action: 'release', outcome: 'refused: not_held', actor_key_id: officerKeyId })]);
 
-    // Nothing above decided the held transfer: still pending, still reserved, no audit of the 403/422s.
+    // Nothing above decided the held transfer: still pending, still reserved. The four 403s of client
+    // and admin keys are in the audit trail (every attempt is); a 422 for a missing reason is not an attempt.
     expect((await holds('pending')).map((h) => h.id)).toContain(t.id);
     expect(await decisionOf(t.id)).toBeUndefined();
-    expect(await auditOf(t.id)).toEqual([]);
+    expect((await auditOf(t.id)).map((e) => `${e.actor_role} ${e.action} ${e.outcome}`)).toEqual([
+      'admin reject refused: not_authorized',
+      'admin release refused: not_authorized',
+      'client reject refused: not_authorized',
+      'client release refused: not_authorized',
+    ]);
     await expectBalances(a.accountId, { posted: '12990.00', pending: '12000.00', available: '990.00' });
 
     const rejected = await decide(officer, t.id, 'reject', 'clean up');
@@ -462,6 +468,79 @@ describe('deciding: once, by a compliance officer who did not make it', () => {
     expect(rejected.status).toBe(200);
     await expectBalances(a.accountId, { posted: '12000.00', pending: 0, available: '12000.00' });
     await expectLedgerInvariants(app.db);
+  });
+});
+
+describe('maker-checker across the whole minting chain', () => {
+  /** An admin key minted over the API by `by`, with the client for it. */
+  async function mint(by: HttpClient, body: { role: 'admin' | 'compliance'; issued_to?: string }) {
+    const res = await by.post('/v1/api-keys', { label: `chain ${word()}`, ...body });
+    expect(res.status).toBe(201);
+    return { client: httpClient(app.url, res.body.key), id: res.body.id as string };
+  }
+  const rootAdmin = async () => httpClient(app.url, await createKey(app.db, 'admin'));
+
+  test('the reported bypass: K0 makes it, K0 mints admin K2, K2 mints compliance C2: C2 is refused (and at any depth)', async () => {
+    const k0 = await rootAdmin();
+    const t = await heldTransfer(k0, await party(k0, { deposit: '12000.00' }), await party(k0));
+    const k2 = await mint(k0, { role: 'admin' });
+    const c2 = await mint(k2.client, { role: 'compliance' });
+    const k3 = await mint(k2.client, { role: 'admin' });
+    const c3 = await mint(k3.client, { role: 'compliance' });
+    for (const checker of [c2, c3]) {
+      const res = await decide(checker.client, t.id, 'release', 'approving my own');
+      expectErrorEnvelope(res, 403, 'maker_checker_violation');
+      expect(res.body.errors[0].message).toMatch(/minted, through its chain, by the key that made it/);
+    }
+    expect(await decisionOf(t.id)).toBeUndefined();
+    expect((await auditOf(t.id)).map((e) => ({ actor_key_id: e.actor_key_id, outcome: e.outcome }))).toEqual([
+      { actor_key_id: c3.id, outcome: 'refused: maker_checker' },
+      { actor_key_id: c2.id, outcome: 'refused: maker_checker' },
+    ]);
+    expect(await ledgerTransactionsOf(t.id)).toBe(0);
+    // An officer outside the chain decides.
+    expect((await decide(officer2, t.id, 'reject', 'self-approval attempt')).status).toBe(200);
+  });
+
+  test('one admin key minting both the maker’s key and the checker’s is refused; so is one person holding both', async () => {
+    // A (minted by a root key) mints an admin M, who makes the payment, and a compliance key C.
+    const a = await mint(await rootAdmin(), { role: 'admin' });
+    const m = await mint(a.client, { role: 'admin' });
+    const c = await mint(a.client, { role: 'compliance' });
+    const t = await heldTransfer(m.client, await party(m.client, { deposit: '12000.00' }), await party(m.client));
+    const sibling = await decide(c.client, t.id, 'release');
+    expectErrorEnvelope(sibling, 403, 'maker_checker_violation');
+    expect(sibling.body.errors[0].message).toMatch(/minted both/);
+
+    // Unrelated chains, but the keys are issued to the same person (compared case-insensitively).
+    const maker = await mint(await rootAdmin(), { role: 'admin', issued_to: `dana.${RUN}@bank.example` });
+    const checker = await mint(await rootAdmin(), { role: 'compliance', issued_to: ` Dana.${RUN}@Bank.example ` });
+    const t2 = await heldTransfer(maker.client, await party(maker.client, { deposit: '12000.00' }), await party(maker.client));
+    const samePerson = await decide(checker.client, t2.id, 'release');
+    expectErrorEnvelope(samePerson, 403, 'maker_checker_violation');
+    expect(samePerson.body.errors[0].message).toMatch(/same person/);
+
+    // A different person from an unrelated chain may decide.
+    const other = await mint(await rootAdmin(), { role: 'compliance', issued_to: `erin.${RUN}@bank.example` });
+    const released = await decide(other.client, t2.id, 'release', 'documents checked by Erin');
+    expect(released.status).toBe(200);
+    expect(released.body.status).toBe('completed');
+    for (const id of [t.id]) expect((await decide(officer2, id, 'reject', 'cleanup')).status).toBe(200);
+    await expectLedgerInvariants(app.db);
+  });
+
+  test('a client or admin key trying to decide gets 403 and the attempt is in the audit trail', async () => {
+    const alice = await party(admin, { deposit: '12000.00' });
+    const t = await heldTransfer(admin, alice, await party(admin));
+    const clientKey = httpClient(app.url, await createKey(app.db, 'client', alice.customerId));
+    expectErrorEnvelope(await decide(clientKey, t.id, 'release', 'let my money go'), 403, 'not_authorized');
+    expectErrorEnvelope(await decide(admin, t.id, 'reject', 'admin override'), 403, 'not_authorized');
+    expect((await auditOf(t.id)).map((e) => ({ role: e.actor_role, action: e.action, outcome: e.outcome, reason: e.reason }))).toEqual([
+      { role: 'admin', action: 'reject', outcome: 'refused: not_authorized', reason: 'admin override' },
+      { role: 'client', action: 'release', outcome: 'refused: not_authorized', reason: 'let my money go' },
+    ]);
+    expect(await decisionOf(t.id)).toBeUndefined();
+    expect((await decide(officer2, t.id, 'reject', 'cleanup')).status).toBe(200);
   });
 });
 
@@ -641,9 +720,9 @@ describe('rules', () => {
     ].join('\r\n');
     const imported = await admin.post('/v1/compliance/watchlist/import', { list: 'SDN', csv });
     expect(imported.status).toBe(200);
-    expect(imported.body).toEqual({ imported: 2 });
+    expect(imported.body).toEqual({ imported: 2, skipped: 0, skipped_rows: [] });
     // Importing again replaces by (list, ent_num): no duplicates.
-    expect((await admin.post('/v1/compliance/watchlist/import', { list: 'SDN', csv })).body).toEqual({ imported: 2 });
+    expect((await admin.post('/v1/compliance/watchlist/import', { list: 'SDN', csv })).body).toEqual({ imported: 2, skipped: 0, skipped_rows: [] });
     const rows = await app.db('watchlist_entries').where({ list: 'SDN' }).whereIn('external_id', [String(ent1), String(ent2)]).orderBy('external_id');
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.external_id === String(ent1))).toMatchObject({ name: `VARNAKOFF, Eldrimir ${sdnTag}`, entity_type: 'individual', program: 'SDGT' });

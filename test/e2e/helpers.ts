@@ -57,6 +57,8 @@ export function expectErrorEnvelope(res: HttpResponse, status: number, errorCode
     code: `${status} ${STATUS_CODES[status]}`,
     message: expect.any(String),
     errors: expect.any(Array),
+    // 429 and 503 say how long to wait, as the Retry-After header does.
+    ...(status === 429 || status === 503 ? { retry_after_seconds: Number(res.headers.get('retry-after')) } : {}),
     id: expect.stringMatching(/^req_[0-9a-f]{32}$/),
   });
   expect(res.body.message.length).toBeGreaterThan(0);

@@ -32,6 +32,7 @@ import {
   type HttpResponse,
 } from '../support/harness';
 import { balancesOf, count, expectErrorEnvelope, ISO_RE, UUID_RE } from './helpers';
+import { signRailCallback, unixSeconds } from '../../src/rail/signature';
 
 type App = Application & { url: string };
 
@@ -266,13 +267,45 @@ const GBP_PAYOUT_ACCOUNTS: Array<[Purpose, string]> = [
 const systemId = async (purpose: Purpose, currency: string): Promise<string> =>
   (await app.db('accounts').where({ kind: 'system', system_purpose: purpose, currency }).first('id')).id;
 
-async function expectRailEvent(body: unknown, secret: string | null, status: number, errorCode?: string) {
+/** POST /rail/events with exactly these bytes and headers (a captured callback, say). */
+async function postRailCallback(raw: string, headers: Record<string, string>): Promise<HttpResponse> {
+  const res = await fetch(`${app.url}/rail/events`, { method: 'POST', headers, body: raw });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+/** How a test callback is signed: with this secret (now, or at `at` unix seconds), or not at all (null). */
+type RailSigning = string | null | { secret: string; at: number };
+/** A rail callback's bytes and headers, signed as the rail signs them (src/rail/signature.ts). */
+function railCallback(body: unknown, signing: RailSigning, extraHeaders: Record<string, string> = {}) {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (secret !== null) headers['x-rail-secret'] = secret;
-  const res = await fetch(`${app.url}/rail/events`, { method: 'POST', headers, body: JSON.stringify(body) });
-  const parsed = (await res.json()) as any;
-  expect({ status: res.status, code: parsed?.errors?.[0]?.error_code }).toEqual({ status, code: errorCode });
-  return parsed;
+  if (signing !== null) Object.assign(headers, typeof signing === 'string' ? signRailCallback(signing, raw) : signRailCallback(signing.secret, raw, signing.at));
+  return { raw, headers: { ...headers, ...extraHeaders } };
+}
+
+async function expectRailEvent(body: unknown, signing: RailSigning, status: number, errorCode?: string, extraHeaders?: Record<string, string>) {
+  const { raw, headers } = railCallback(body, signing, extraHeaders);
+  const res = await postRailCallback(raw, headers);
+  expect({ status: res.status, code: res.body?.errors?.[0]?.error_code }).toEqual({ status, code: errorCode });
+  if (errorCode) expectErrorEnvelope(res, status, errorCode);
+  return res.body;
+}
+
+/** The railEvent signals a payout's workflow has received (none must come from a refused callback). */
+async function railSignals(workflowId: string): Promise<number> {
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'railEvent').length;
+}
+
+/** Waits for the payout posted with this idempotency key to have a row matching `where`. */
+async function payoutRow(key: string, where: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let row: any;
+  while (!(row = await app.db('transfers').where({ idempotency_key: key, ...where }).first())) {
+    if (Date.now() > deadline) throw new Error(`no payout ${JSON.stringify(where)} for ${key}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return row;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -802,43 +835,116 @@ describe('compliance on payouts', () => {
 });
 
 describe('/rail/events', () => {
-  test('only the rail’s secret is heard: a forged settlement (wrong or missing x-rail-secret) → 401 and nothing settles; the real one settles', async () => {
+  /** A payout the rail accepts at once but would settle only in 30 s (the workflow, asking it every 2 s, hears "accepted"). */
+  async function sentPayout(amount: string) {
     const holder = await party({ deposit: '60.00' });
     const ben = await beneficiary(holder);
-    // The rail accepts at once but would settle only in 30 s (and the workflow, asking it every 2 s, hears "accepted").
     await railControls(ben.railAccount, { settle_after_ms: 30_000 });
     const before = await snapshotSystem(GBP_PAYOUT_ACCOUNTS);
     const key = randomUUID();
-    const posting = postPayout(admin, payoutBody(holder, ben, '40.00'), key);
+    const posting = postPayout(admin, payoutBody(holder, ben, amount), key);
+    const row = await payoutRow(key, { status: 'sent' });
+    expect(row.rail_reference).toMatch(/^RAIL[0-9A-F]{12}$/);
+    return { holder, before, posting, row };
+  }
 
-    const deadline = Date.now() + 20_000;
-    let row: any;
-    while (!(row = await app.db('transfers').where({ idempotency_key: key, status: 'sent' }).first())) {
-      if (Date.now() > deadline) throw new Error('the payout was not sent');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(row.rail_reference).toMatch(/^RAIL/);
-    const event = { payout_id: row.id, rail_reference: row.rail_reference, event: 'settled' };
-    await expectRailEvent(event, null, 401, 'expired_token');
-    await expectRailEvent(event, 'not-the-secret', 401, 'expired_token');
-    await expectRailEvent(event, `${rail.callbackSecret}x`, 401, 'expired_token');
+  /** Nothing a refused callback could have done: still sent, only the posting in the ledger, no signal heard. */
+  async function expectStillSent(p: Awaited<ReturnType<typeof sentPayout>>, amount: string) {
+    await new Promise((r) => setTimeout(r, 2_500)); // past a settlement check: the rail still says accepted
+    expect((await admin.get(`/v1/payouts/${p.row.id}`)).body).toMatchObject({ status: 'sent', response_code: null, rail_reference: p.row.rail_reference, settled_at: null, completed_at: null });
+    expect(await count(app.db('ledger_transactions').where({ transfer_id: p.row.id }))).toBe(1);
+    await expectBalances(p.holder.accountId, settledBalance(new Decimal('60.00').minus(amount)));
+    expect(await systemDeltas(p.before, [p.row.id])).toEqual({ 'payouts_in_transit GBP': moved(amount), 'funding GBP': moved(0), 'fee_revenue GBP': moved(0) });
+    expect(await railSignals(p.row.workflow_id)).toBe(0);
+  }
+
+  /** The rail's genuine, signed settlement: heard, and the payout completes. */
+  async function expectSettledBy(p: Awaited<ReturnType<typeof sentPayout>>, amount: string, callback: { raw: string; headers: Record<string, string> }) {
+    const accepted = await postRailCallback(callback.raw, callback.headers);
+    expect({ status: accepted.status, body: accepted.body }).toEqual({ status: 202, body: { accepted: true } });
+    const done = await finalOf(admin, await p.posting);
+    expect(done).toMatchObject({ id: p.row.id, status: 'completed', response_code: '1', rail_reference: p.row.rail_reference, settled_at: expect.stringMatching(ISO_RE) });
+    expect(await count(app.db('ledger_transactions').where({ transfer_id: p.row.id, kind: 'payout_settlement' }))).toBe(1);
+    expect(await systemDeltas(p.before, [p.row.id])).toEqual({ 'payouts_in_transit GBP': moved(0), 'funding GBP': moved(amount), 'fee_revenue GBP': moved(0) });
+  }
+
+  test('only signed callbacks are heard: unsigned, the old X-Rail-Secret, a wrong key, a tampered body, a stale or future timestamp → 401; the genuine one settles and its replay changes nothing', async () => {
+    const p = await sentPayout('40.00');
+    const event = { payout_id: p.row.id, rail_reference: p.row.rail_reference, event: 'settled' };
+    const now = unixSeconds();
+    await expectRailEvent(event, null, 401, 'invalid_signature');
+    // The shared secret sent as it is (the scheme before signing) is no credential any more.
+    await expectRailEvent(event, null, 401, 'invalid_signature', { 'x-rail-secret': rail.callbackSecret });
+    await expectRailEvent(event, 'not-the-secret-at-all', 401, 'invalid_signature');
+    await expectRailEvent(event, `${rail.callbackSecret}x`, 401, 'invalid_signature');
+    // A captured callback replayed after the tolerance window (300 s), or one dated in the future.
+    await expectRailEvent(event, { secret: rail.callbackSecret, at: now - 301 }, 401, 'invalid_signature');
+    await expectRailEvent(event, { secret: rail.callbackSecret, at: now + 301 }, 401, 'invalid_signature');
+    // A genuine signature over another body (a "returned" turned into a "settled"), or moved to another moment.
+    const signedReturn = railCallback({ ...event, event: 'returned' }, rail.callbackSecret);
+    expectErrorEnvelope(await postRailCallback(JSON.stringify(event), signedReturn.headers), 401, 'invalid_signature');
+    const genuine = railCallback(event, rail.callbackSecret);
+    const moved1s = { ...genuine.headers, 'x-rail-timestamp': String(Number(genuine.headers['x-rail-timestamp']) - 1) };
+    expectErrorEnvelope(await postRailCallback(genuine.raw, moved1s), 401, 'invalid_signature');
+    expectErrorEnvelope(await postRailCallback(genuine.raw, { ...genuine.headers, 'x-rail-signature': genuine.headers['x-rail-signature']!.toUpperCase() }), 401, 'invalid_signature');
+    // Signed, but not a callback this API can act on: the envelope's usual answers.
     await expectRailEvent({ ...event, payout_id: randomUUID() }, rail.callbackSecret, 404, 'not_found');
     const bad = await expectRailEvent({ ...event, event: 'lost' }, rail.callbackSecret, 422, 'invalid_value');
     expect(bad.errors[0].path).toBe('#/event');
-    await new Promise((r) => setTimeout(r, 2_500)); // past a settlement check: the rail still says accepted
-    expect((await admin.get(`/v1/payouts/${row.id}`)).body).toMatchObject({ status: 'sent', response_code: null, settled_at: null, completed_at: null });
-    expect(await count(app.db('ledger_transactions').where({ transfer_id: row.id }))).toBe(1);
-    await expectBalances(holder.accountId, settledBalance('20.00'));
-    expect(await systemDeltas(before, [row.id])).toEqual({ 'payouts_in_transit GBP': moved('40.00'), 'funding GBP': moved(0), 'fee_revenue GBP': moved(0) });
+    await expectRailEvent('{"payout_id":', rail.callbackSecret, 400, 'malformed_json');
+    await expectRailEvent(event, rail.callbackSecret, 415, 'unsupported_media_type', { 'content-type': 'text/plain' });
+    await expectStillSent(p, '40.00');
 
-    // The rail's own secret: the settlement is heard and the payout completes.
-    expect(await expectRailEvent(event, rail.callbackSecret, 202)).toEqual({ accepted: true });
-    const res = await posting;
-    const done = await finalOf(admin, res);
-    expect(done).toMatchObject({ id: row.id, status: 'completed', response_code: '1', settled_at: expect.stringMatching(ISO_RE) });
+    await expectSettledBy(p, '40.00', genuine);
+    expect(await railSignals(p.row.workflow_id)).toBe(1);
+    // Replayed inside the window it is heard again, and changes nothing: the settlement is idempotent.
+    expect((await postRailCallback(genuine.raw, genuine.headers)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await railSignals(p.row.workflow_id)).toBe(2);
+    expect((await admin.get(`/v1/payouts/${p.row.id}`)).body).toMatchObject({ status: 'completed', response_code: '1' });
+    expect(await count(app.db('ledger_transactions').where({ transfer_id: p.row.id }))).toBe(2);
+    expect(await systemDeltas(p.before, [p.row.id])).toEqual({ 'payouts_in_transit GBP': moved(0), 'funding GBP': moved('40.00'), 'fee_revenue GBP': moved(0) });
+    await expectLedgerInvariants(app.db);
+  });
+
+  test('a correctly signed settlement naming a made-up rail_reference → 422 rail_reference_mismatch, not delivered: the payout stays as it was', async () => {
+    const p = await sentPayout('25.00');
+    const event = { payout_id: p.row.id, rail_reference: 'RAIL000000000000', event: 'settled' };
+    const refused = await expectRailEvent(event, rail.callbackSecret, 422, 'rail_reference_mismatch');
+    expect(refused.errors[0].path).toBe('#/rail_reference');
+    await expectRailEvent({ ...event, rail_reference: p.row.rail_reference.toLowerCase() }, rail.callbackSecret, 422, 'rail_reference_mismatch');
+    await expectRailEvent({ ...event, rail_reference: `${p.row.rail_reference} ` }, rail.callbackSecret, 422, 'rail_reference_mismatch');
+    await expectRailEvent({ ...event, event: 'returned', reason: 'made up' }, rail.callbackSecret, 422, 'rail_reference_mismatch');
+    await expectStillSent(p, '25.00');
+
+    // The payout's own reference, signed: settled.
+    await expectSettledBy(p, '25.00', railCallback({ ...event, rail_reference: p.row.rail_reference }, rail.callbackSecret));
+    await expectLedgerInvariants(app.db);
+  });
+
+  test('a callback before the send has recorded its rail reference → 409 rail_reference_not_recorded (the rail retries), not delivered; the rail’s own callback then settles it', async () => {
+    const holder = await party({ deposit: '60.00' });
+    const ben = await beneficiary(holder);
+    // The rail holds its answer to the send for 3 s: the payout is posted, on its way, with no reference yet.
+    await railControls(ben.railAccount, { latency_ms: 3_000 });
+    const key = randomUUID();
+    const posting = postPayout(admin, payoutBody(holder, ben, '30.00'), key);
+    const row = await payoutRow(key);
+    expect(row).toMatchObject({ status: 'processing', rail_reference: null });
+    const early = await expectRailEvent({ payout_id: row.id, rail_reference: 'RAILEARLY0000000', event: 'settled' }, rail.callbackSecret, 409, 'rail_reference_not_recorded');
+    expect(early.errors[0].path).toBe('#/rail_reference');
+    expect(await railSignals(row.workflow_id)).toBe(0);
+
+    const done = await finalOf(admin, await posting);
+    expect(done).toMatchObject({ id: row.id, status: 'completed', response_code: '1', rail_reference: expect.stringMatching(/^RAIL[0-9A-F]{12}$/) });
+    expect(done.rail_reference).not.toBe('RAILEARLY0000000');
+    expect(await railPayment(row.id)).toMatchObject({ status: 'settled', rail_reference: done.rail_reference });
+    // The rail's signed callback (its reference, now recorded) is the one signal the workflow heard.
+    const deadline = Date.now() + 10_000;
+    while ((await railSignals(row.workflow_id)) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await railSignals(row.workflow_id)).toBe(1);
     expect(await count(app.db('ledger_transactions').where({ transfer_id: row.id, kind: 'payout_settlement' }))).toBe(1);
-    await expectBalances(holder.accountId, settledBalance('20.00'));
-    expect(await systemDeltas(before, [row.id])).toEqual({ 'payouts_in_transit GBP': moved(0), 'funding GBP': moved('40.00'), 'fee_revenue GBP': moved(0) });
+    await expectBalances(holder.accountId, settledBalance('30.00'));
     await expectLedgerInvariants(app.db);
   });
 });

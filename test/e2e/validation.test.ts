@@ -14,7 +14,7 @@ import {
   type HttpClient,
   type HttpResponse,
 } from '../support/harness';
-import { balancesOf, count, expectErrorEnvelope, postTransfer } from './helpers';
+import { balancesOf, count, expectErrorEnvelope, postTransfer, settled } from './helpers';
 
 let app: Application & { url: string };
 let admin: HttpClient;
@@ -322,6 +322,171 @@ describe('routes, ids and queries', () => {
     await expectRefused(dep({ amount: '1.00', reference: 'x', extra: true }), 422, 'unknown_field', '#/extra');
     await expectRefused(() => admin.post(`/v1/accounts/${acct.jpy1}/deposits`, { amount: '1.5', reference: 'x' }), 422, 'too_many_decimals', '#/amount');
     await expectLedgerInvariants(app.db);
+  });
+
+  /** Every list with a `limit`, and its largest one. */
+  const lists = () => [
+    { path: '/v1/transfers', max: 100 },
+    { path: `/v1/accounts/${acct.usd1}/entries`, max: 100 },
+    { path: '/v1/beneficiaries', max: 100 },
+    { path: '/v1/compliance/holds', max: 200 },
+    { path: '/v1/compliance/audit', max: 500 },
+  ];
+
+  test('a limit is plain decimal digits: 1e2, 0x10, " 5", +5, 5.0, 05 and the like are 422s on every list', async () => {
+    // Each of these is a number to Number() (so z.coerce.number() took them), in another spelling than plain digits.
+    const spellings = ['1e2', '1E1', '0x10', '0X1F', '0b11', '0o7', ' 5', '5 ', '\t5', '+5', '-0', '5.0', '5.', '.5', '05', '007', 'Infinity'];
+    for (const { path, max } of lists()) {
+      for (const limit of spellings) {
+        const res = await expectRefused(() => admin.get(`${path}?limit=${encodeURIComponent(limit)}`), 422, 'invalid_value', '#/limit');
+        expect(res.body.errors[0].message).toBe(`Must be a whole number from 1 to ${max} in plain decimal digits (no sign, exponent, decimal point, "0x", spaces or leading zeros)`);
+      }
+      for (const limit of ['abc', '', 'NaN', '1_0', encodeURIComponent('２')]) await expectRefused(() => admin.get(`${path}?limit=${limit}`), 422, 'invalid_type', '#/limit');
+      await expectRefused(() => admin.get(`${path}?limit=1&limit=2`), 422, 'invalid_type', '#/limit');
+      for (const limit of ['0', String(max + 1), '99999999999999999999999']) {
+        const res = await expectRefused(() => admin.get(`${path}?limit=${limit}`), 422, 'invalid_value', '#/limit');
+        expect(res.body.errors[0].message).toBe(`Must be from 1 to ${max}`);
+      }
+      // The plain spellings, at both ends and absent, are still fine.
+      for (const query of ['?limit=1', `?limit=${max}`, '']) {
+        const res = await admin.get(`${path}${query}`);
+        seen.push(res.status);
+        expect({ path, query, status: res.status }).toEqual({ path, query, status: 200 });
+      }
+    }
+  });
+
+  test('a cursor naming no row, or a row the caller may not see, is a 422 invalid_cursor, not an empty page', async () => {
+    const cursor = (v: unknown) => encodeURIComponent(Buffer.from(JSON.stringify(v)).toString('base64url'));
+    const createdAtOf = async (transferId: string) =>
+      (
+        await app.db('transfers').where({ id: transferId }).first(app.db.raw(`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`))
+      ).at as string;
+
+    // Two customers, each with a beneficiary and a transfer between its own two accounts.
+    const setUp = async (name: string) => {
+      const c = await customerWithAccount(admin, { currency: 'USD', deposit: '10.00', name });
+      const second = await admin.post('/v1/accounts', { customer_id: c.customerId, currency: 'USD' });
+      expect(second.status).toBe(201);
+      const transfer = await settled(
+        admin,
+        await postTransfer(admin, { source_account_id: c.accountId, destination_account_id: second.body.id, source_amount: '1.00', reference: 'cursor test' }),
+      );
+      expect(transfer.status).toBe('completed');
+      const ben = await admin.post('/v1/beneficiaries', {
+        customer_id: c.customerId,
+        name: `${name} payee`,
+        country: 'GB',
+        currency: 'USD',
+        bank_details: { account_number: '12345678', bank_code: 'TESTGB22' },
+      });
+      expect(ben.status).toBe(201);
+      const entry = await app.db('ledger_entries').where({ account_id: c.accountId }).orderBy('seq', 'desc').first('seq');
+      const client = httpClient(app.url, await createKey(app.db, 'client', c.customerId));
+      return { ...c, client, transferId: transfer.id as string, createdAt: await createdAtOf(transfer.id), beneficiaryId: ben.body.id as string, seq: String(entry.seq) };
+    };
+    const alice = await setUp('Cursor Alice');
+    const bob = await setUp('Cursor Bob');
+
+    // Cursors shaped like the API's, naming nothing.
+    await expectRefused(() => admin.get(`/v1/transfers?cursor=${cursor({ created_at: '2024-01-01T00:00:00.000000Z', id: randomUUID() })}`), 422, 'invalid_cursor', '#/cursor');
+    await expectRefused(() => admin.get(`/v1/beneficiaries?cursor=${cursor({ id: randomUUID() })}`), 422, 'invalid_cursor', '#/cursor');
+    await expectRefused(() => admin.get(`/v1/accounts/${alice.accountId}/entries?cursor=${cursor({ seq: '9223372036854775807' })}`), 422, 'invalid_cursor', '#/cursor');
+    // A real transfer id with another instant than its own is not a cursor the API issued.
+    await expectRefused(() => admin.get(`/v1/transfers?cursor=${cursor({ created_at: '2024-01-01T00:00:00.000000Z', id: alice.transferId })}`), 422, 'invalid_cursor', '#/cursor');
+    // An entry of another account is not a position in this account's entries (nor is the ledger's last seq a row of it).
+    await expectRefused(() => admin.get(`/v1/accounts/${alice.accountId}/entries?cursor=${cursor({ seq: bob.seq })}`), 422, 'invalid_cursor', '#/cursor');
+
+    // A client's key: a cursor naming another customer's row is answered as if the row did not exist.
+    await expectRefused(() => alice.client.get(`/v1/transfers?cursor=${cursor({ created_at: bob.createdAt, id: bob.transferId })}`), 422, 'invalid_cursor', '#/cursor');
+    await expectRefused(() => alice.client.get(`/v1/beneficiaries?cursor=${cursor({ id: bob.beneficiaryId })}`), 422, 'invalid_cursor', '#/cursor');
+    await expectRefused(() => alice.client.get(`/v1/accounts/${alice.accountId}/entries?cursor=${cursor({ seq: bob.seq })}`), 422, 'invalid_cursor', '#/cursor');
+    const unknown = await expectRefused(() => alice.client.get(`/v1/beneficiaries?cursor=${cursor({ id: randomUUID() })}`), 422, 'invalid_cursor', '#/cursor');
+    const othersRow = await expectRefused(() => alice.client.get(`/v1/beneficiaries?cursor=${cursor({ id: bob.beneficiaryId })}`), 422, 'invalid_cursor', '#/cursor');
+    expect(othersRow.body.errors).toEqual(unknown.body.errors);
+
+    // Cursors naming the caller's own rows (as the API issues them) still page, for the client and for staff.
+    for (const [client, path] of [
+      [alice.client, `/v1/transfers?cursor=${cursor({ created_at: alice.createdAt, id: alice.transferId })}`],
+      [alice.client, `/v1/beneficiaries?cursor=${cursor({ id: alice.beneficiaryId })}`],
+      [alice.client, `/v1/accounts/${alice.accountId}/entries?cursor=${cursor({ seq: alice.seq })}`],
+      [admin, `/v1/transfers?cursor=${cursor({ created_at: bob.createdAt, id: bob.transferId })}`],
+      [admin, `/v1/beneficiaries?cursor=${cursor({ id: bob.beneficiaryId })}`],
+    ] as const) {
+      const res = await client.get(path);
+      seen.push(res.status);
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+    }
+    // The page after Alice's newest entry is all her other entries, down to the deposit.
+    const all = await alice.client.get(`/v1/accounts/${alice.accountId}/entries`);
+    const older = await alice.client.get(`/v1/accounts/${alice.accountId}/entries?cursor=${cursor({ seq: alice.seq })}`);
+    expect(all.body.data.length).toBeGreaterThanOrEqual(2);
+    expect(older.body.data).toEqual(all.body.data.slice(1));
+    expect(older.body.data.at(-1)).toMatchObject({ type: 'credit', amount: '10.00' });
+    await expectLedgerInvariants(app.db);
+  });
+});
+
+describe('the watch-list import', () => {
+  /** A watch list of this test's own (screening reads every list: its names are made up, and deleted at the end). */
+  const list = `VAL_${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+  const entriesOf = () => count(app.db('watchlist_entries').where({ list }));
+  afterAll(async () => {
+    await app.db('watchlist_entries').where({ list }).delete();
+  });
+
+  test('a CSV with no watch-list entry in it is a 422 at #/csv naming the problem, and imports nothing', async () => {
+    const refused = async (csv: string, message: RegExp) => {
+      const res = await expectRefused(() => admin.post('/v1/compliance/watchlist/import', { list, csv }), 422, 'invalid_value', '#/csv');
+      expect(res.body.errors).toHaveLength(1);
+      expect(res.body.errors[0].message).toMatch(message);
+      expect(await entriesOf()).toBe(0);
+    };
+    const layout = /expected the OFAC SDN layout ent_num, SDN_Name, SDN_Type, Program, \.\.\./;
+    // Another delimiter: every line is one column.
+    await refused('9200001;QZVALTEST ONE;individual;SDGT\n9200002;QZVALTEST TWO;individual;SDGT\n', /^No row of the CSV is a watch-list entry: /);
+    await refused('9200001;QZVALTEST ONE;individual;SDGT\n9200002;QZVALTEST TWO;individual;SDGT\n', /line 1: only 1 column, where ent_num and SDN_Name at least are expected \(and 1 more row with problems\)\.$/);
+    await refused('9200001;QZVALTEST ONE\n', layout);
+    // Another layout: names first.
+    await refused('"QZVALTEST, One",9200001,individual\n"QZVALTEST, Two",9200002,individual\n', /line 1: ent_num "QZVALTEST, One" is not a number of at most 18 digits/);
+    // Numbers without names.
+    await refused('9200001,,individual,SDGT\r\n9200002,"  ",individual,SDGT\r\n', /line 1: SDN_Name: must not be empty \(and 1 more row with problems\)/);
+    // No rows at all: blank lines, a header, the end-of-file mark.
+    await refused('ent_num,SDN_Name,SDN_Type,Program\n\n   \n\u001a', /^The CSV has no rows: expected the OFAC SDN layout/);
+    await refused('\n', /^The CSV has no rows/);
+    // Not CSV at all.
+    await refused('9200001,"QZVALTEST UNCLOSED, Quote,individual,SDGT\n', /^The CSV could not be read: .*quote/i);
+  });
+
+  test('a CSV with some rows that are not entries imports the others and names the skipped rows by line', async () => {
+    const csv = [
+      'ent_num,SDN_Name,SDN_Type,Program,Title,Call_Sign,Vess_type,Tonnage,GRT,Vess_flag,Vess_owner,Remarks',
+      '9200011,"QZVALTEST KORVELD, Amrith","individual","SDGT","-0- ","-0- ","-0- ","-0- ","-0- ","-0- ","-0- ","-0- "',
+      '-0-,"QZVALTEST NOID, Ent","individual","SDGT"',
+      '9200012,"","individual","SDGT"',
+      '9200013',
+      '9200014,"QZVALTEST BRANDOVIK SHIPPING","-0- ","CUBA"',
+      '9200011,"QZVALTEST KORVELD, Again","individual","SDGT"',
+      '\u001a',
+    ].join('\r\n');
+    const res = await admin.post('/v1/compliance/watchlist/import', { list, csv });
+    seen.push(res.status);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      imported: 2,
+      skipped: 4,
+      skipped_rows: [
+        { line: 3, reason: 'ent_num "-0-" is not a number of at most 18 digits' },
+        { line: 4, reason: 'SDN_Name: must not be empty' },
+        { line: 5, reason: 'only 1 column, where ent_num and SDN_Name at least are expected' },
+        { line: 7, reason: 'ent_num 9200011 is already on line 2' },
+      ],
+    });
+    const rows = await app.db('watchlist_entries').where({ list }).orderBy('external_id').select('external_id', 'name');
+    expect(rows).toEqual([
+      { external_id: '9200011', name: 'QZVALTEST KORVELD, Amrith' },
+      { external_id: '9200014', name: 'QZVALTEST BRANDOVIK SHIPPING' },
+    ]);
   });
 });
 

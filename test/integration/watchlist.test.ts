@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bestMatch, normalizeName } from '../../src/compliance/names';
-import { createComplianceService, type ComplianceService } from '../../src/compliance/service';
+import { createComplianceService, WatchlistImportError, type ComplianceService } from '../../src/compliance/service';
 import type { Db } from '../../src/db/knex';
 import { createTableRateProvider } from '../../src/fx/rates';
 import { openTestDb } from '../support/harness';
@@ -26,6 +26,7 @@ type WatchlistRow = {
 
 const FIXTURE = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'sdn-sample.csv'), 'utf8');
 const FIXTURE_ROWS = 8;
+const LAYOUT = 'the OFAC SDN layout ent_num, SDN_Name, SDN_Type, Program, ... (one entry a line, no header needed)';
 
 let db: Db;
 let compliance: ComplianceService;
@@ -61,7 +62,7 @@ afterAll(async () => {
 describe('importSdnCsv', () => {
   it('imports every row of an OFAC SDN file into the given list', async () => {
     const list = newList();
-    expect(await compliance.importSdnCsv(FIXTURE, list)).toEqual({ imported: FIXTURE_ROWS });
+    expect(await compliance.importSdnCsv(FIXTURE, list)).toEqual({ imported: FIXTURE_ROWS, skipped: 0, skipped_rows: [] });
 
     const rows = await rowsOf(list);
     expect([...rows.keys()]).toEqual(['9100001', '9100002', '9100003', '9100004', '9100005', '9100006', '9100007', '9100008']);
@@ -138,7 +139,7 @@ describe('importSdnCsv', () => {
     await compliance.importSdnCsv(FIXTURE, list);
     const before = await rowsOf(list);
 
-    expect(await compliance.importSdnCsv(FIXTURE, list)).toEqual({ imported: FIXTURE_ROWS });
+    expect(await compliance.importSdnCsv(FIXTURE, list)).toMatchObject({ imported: FIXTURE_ROWS, skipped: 0 });
     expect(await countOf(list)).toBe(FIXTURE_ROWS);
     const again = await rowsOf(list);
     for (const [externalId, row] of before) expect(again.get(externalId)).toEqual(row);
@@ -151,7 +152,7 @@ describe('importSdnCsv', () => {
       .join('\n')
       .replace('"QZORVATH TRADING CO., LTD.","-0- ","IRAN"', '"QZORVATH GLOBAL TRADING CO., LTD.","-0- ","IRAN] [IFSR"')
       .replace('9100008,"QZORVATH O\'BRENNIK, Pelinthra","individual","-0- "', '9100008,"QZORVATH O\'BRENNIK, Pelinthra","individual","SDGT"');
-    expect(await compliance.importSdnCsv(newer, list)).toEqual({ imported: FIXTURE_ROWS + 1 });
+    expect(await compliance.importSdnCsv(newer, list)).toMatchObject({ imported: FIXTURE_ROWS + 1, skipped: 0 });
     expect(await countOf(list)).toBe(FIXTURE_ROWS + 1);
 
     const after = await rowsOf(list);
@@ -177,7 +178,7 @@ describe('importSdnCsv', () => {
     expect(ra.get('9100001')!.id).not.toBe(rb.get('9100001')!.id);
   });
 
-  it('skips malformed lines and imports the rest', async () => {
+  it('skips malformed lines, imports the rest and names each skipped line with its problem', async () => {
     const list = newList();
     const csv = [
       'ent_num,SDN_Name,SDN_Type,Program,Title,Call_Sign,Vess_type,Tonnage,GRT,Vess_flag,Vess_owner,Remarks', // a header: not a number
@@ -191,26 +192,51 @@ describe('importSdnCsv', () => {
       '9100023', // a lone number
       '   ',
       ' 9100024 ,"QZORVATH VANDRELL SHIPPING","-0- ","CUBA"', // short, with spaces around the number: still readable
+      '9100026,"QZORVATH SPANNING,\nTwo Lines","individual","SDGT"', // a quoted line break: the next row is on line 14
+      '9100021,"QZORVATH TELMARIK, Again","individual","SDGT"', // ent_num repeated: the first row stands
+      '9100027,"QZORVATH NUL\u0000NAME","individual","SDGT"', // Postgres cannot store a NUL
+      `9100028,"${'QZORVATH '.repeat(40)}","individual","SDGT"`, // longer than any SDN name (350)
+      ',,,', // an empty row, as spreadsheets write them
       '\x1a', // the end-of-file mark the real SDN.CSV ends with
     ].join('\r\n');
 
-    expect(await compliance.importSdnCsv(csv, list)).toEqual({ imported: 2 });
+    expect(await compliance.importSdnCsv(csv, list)).toEqual({
+      imported: 3,
+      skipped: 9,
+      skipped_rows: [
+        { line: 4, reason: 'ent_num "-0-" is not a number of at most 18 digits' },
+        { line: 5, reason: 'ent_num "ABC123" is not a number of at most 18 digits' },
+        { line: 6, reason: 'ent_num "-5" is not a number of at most 18 digits' },
+        { line: 7, reason: 'SDN_Name: must not be empty' },
+        { line: 8, reason: 'SDN_Name: must not be empty' },
+        { line: 9, reason: 'only 1 column, where ent_num and SDN_Name at least are expected' },
+        { line: 14, reason: 'ent_num 9100021 is already on line 2' },
+        { line: 15, reason: 'SDN_Name: Must be valid Unicode text without NUL characters' },
+        { line: 16, reason: 'SDN_Name: Too big: expected string to have <=350 characters' },
+      ],
+    });
     const rows = await rowsOf(list);
-    expect([...rows.keys()]).toEqual(['9100021', '9100024']);
+    expect([...rows.keys()]).toEqual(['9100021', '9100024', '9100026']);
+    expect(rows.get('9100021')).toMatchObject({ name: 'QZORVATH TELMARIK, Osbrin' });
     expect(rows.get('9100024')).toMatchObject({ name: 'QZORVATH VANDRELL SHIPPING', entity_type: null, program: 'CUBA' });
   });
 
-  it('imports nothing from an empty file or one with no usable line', async () => {
+  it('refuses an empty file, or one with no usable line, naming the problem and writing nothing', async () => {
     const list = newList();
-    expect(await compliance.importSdnCsv('', list)).toEqual({ imported: 0 });
-    expect(await compliance.importSdnCsv('\n\n-0-,-0-\nfoo,bar\n\x1a\n', list)).toEqual({ imported: 0 });
+    await expect(compliance.importSdnCsv('', list)).rejects.toThrow(new WatchlistImportError(`The CSV has no rows: expected ${LAYOUT}.`));
+    await expect(compliance.importSdnCsv('ent_num,SDN_Name\n\n\x1a\n', list)).rejects.toThrow(/^The CSV has no rows: /);
+    await expect(compliance.importSdnCsv('\n\n-0-,-0-\nfoo,bar\n\x1a\n', list)).rejects.toThrow(
+      new WatchlistImportError(`No row of the CSV is a watch-list entry: expected ${LAYOUT}; line 3: ent_num "-0-" is not a number of at most 18 digits (and 1 more row with problems).`),
+    );
+    await expect(compliance.importSdnCsv('9100041\t"QZORVATH TABBED"\tindividual\n', list)).rejects.toBeInstanceOf(WatchlistImportError);
     expect(await countOf(list)).toBe(0);
   });
 
   it('rejects a file that is not valid CSV (an unclosed quote) as a whole, writing nothing', async () => {
     const list = newList();
     const broken = `${FIXTURE.trim()}\n9100031,"QZORVATH UNCLOSED, Quote,"individual","SDGT"\n`;
-    await expect(compliance.importSdnCsv(broken, list)).rejects.toThrow(/quote/i);
+    await expect(compliance.importSdnCsv(broken, list)).rejects.toThrow(/^The CSV could not be read: .*quote/i);
+    await expect(compliance.importSdnCsv(broken, list)).rejects.toBeInstanceOf(WatchlistImportError);
     expect(await countOf(list)).toBe(0);
   });
 });

@@ -43,6 +43,9 @@ export async function startTestApplication(overrides: Partial<ApplicationOptions
     port: 0,
     transferSyncWaitMs: 10_000,
     maxBodyBytes: 65_536,
+    // The suites make thousands of requests with one key from one address, and some refuse bad keys
+    // on purpose; test/e2e/http-hardening.test.ts starts apps with small limits to see the 429s.
+    rateLimits: { windowSeconds: 60, perKey: 1_000_000, perAddress: 1_000_000, failedAuthPerAddress: 10_000 },
     fx: { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 },
     complianceHoldTtlSeconds: 3600,
     // Short enough for a test to see a late return; long enough to settle first.
@@ -116,4 +119,16 @@ export async function awaitTransferOutcome(client: HttpClient, transferId: strin
     if (Date.now() > deadline) throw new Error(`transfer ${transferId} still processing after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Polls `probe` until it returns `expected` (compared with toEqual), failing with the last value after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T>, expected: T, timeoutMs = 30_000, intervalMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await probe().catch(() => undefined);
+    if (JSON.stringify(last) === JSON.stringify(expected) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  expect(last).toEqual(expected);
 }

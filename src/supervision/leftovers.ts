@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+/**
+ * `npm start` owns its data folder: a pid file says which process runs it and which children it
+ * started. A process that was SIGKILLed cannot stop its children (the embedded Postgres, the
+ * Temporal dev server, the rail): the next start finds them from those files and stops them
+ * before starting its own, instead of failing on a locked data folder or a taken port.
+ */
+const OWNER_FILE = 'npm-start.pid';
+
+export type ChildName = 'temporal' | 'rail';
+
+/** Words a leftover's command line must contain, so a recycled pid is never signalled. */
+const COMMAND_MARK: Record<ChildName | 'postgres' | 'owner', RegExp> = {
+  owner: /main\.ts/,
+  postgres: /postgres/,
+  temporal: /temporal/,
+  rail: /rail/,
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The process's command line where /proc exists (Linux); elsewhere undefined, and the pid is trusted. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return undefined;
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function runningAs(pid: number | undefined, mark: RegExp): pid is number {
+  if (pid === undefined || pid === process.pid || !isAlive(pid)) return false;
+  const cmd = commandLine(pid);
+  return cmd === undefined || mark.test(cmd);
+}
+
+/** SIGTERM (Postgres: SIGINT, its fast shutdown), then SIGKILL if it is still there after `graceMs`. */
+async function stopLeftover(pid: number, signal: NodeJS.Signals, graceMs = 15_000): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+    while (isAlive(pid)) await sleep(100);
+  }
+}
+
+export type DataDirClaim = {
+  /** Remember a child's pid, so a later start can stop it if this process dies without doing so. */
+  recordChild: (name: ChildName, pid: number | undefined) => void;
+  /** On a clean shutdown: the folder is free. */
+  release: () => void;
+};
+
+/**
+ * Claims the data folder for this `npm start`: refuses (with the fix) when another live one owns
+ * it; otherwise stops what a killed one left running there, then records this process as owner.
+ */
+export async function claimDataDir(dataDir: string, logger: Logger): Promise<DataDirClaim> {
+  const ownerFile = path.join(dataDir, OWNER_FILE);
+  const owner = readPid(ownerFile);
+  if (runningAs(owner, COMMAND_MARK.owner)) {
+    throw new Error(`npm start is already running on ${path.resolve(dataDir)} (pid ${owner}): stop it first (kill ${owner}), or set DATA_DIR to another folder.`);
+  }
+  const leftovers: Array<{ what: string; pid: number; signal: NodeJS.Signals }> = [];
+  for (const name of ['rail', 'temporal'] as const) {
+    const pid = readPid(path.join(dataDir, `${name}.pid`));
+    if (runningAs(pid, COMMAND_MARK[name])) leftovers.push({ what: name === 'rail' ? 'the payout rail' : 'the Temporal dev server', pid, signal: 'SIGTERM' });
+  }
+  const postmaster = readPid(path.join(dataDir, 'postgres', 'postmaster.pid'));
+  if (runningAs(postmaster, COMMAND_MARK.postgres)) leftovers.push({ what: 'PostgreSQL', pid: postmaster, signal: 'SIGINT' });
+  for (const leftover of leftovers) {
+    logger.warn({ pid: leftover.pid }, `stopping ${leftover.what} (pid ${leftover.pid}), left running by an npm start that did not shut down`);
+    await stopLeftover(leftover.pid, leftover.signal);
+  }
+  fs.writeFileSync(ownerFile, `${process.pid}\n`);
+  const childFiles = new Set<string>();
+  return {
+    recordChild: (name, pid) => {
+      if (pid === undefined) return;
+      const file = path.join(dataDir, `${name}.pid`);
+      fs.writeFileSync(file, `${pid}\n`);
+      childFiles.add(file);
+    },
+    release: () => {
+      for (const file of [...childFiles, ownerFile]) fs.rmSync(file, { force: true });
+    },
+  };
+}
