@@ -72,12 +72,12 @@ async function main() {
       const rail = await startRailProcess({
         callbackSecret: railSecret(config),
         log: (line) => logger.debug({ rail: line }),
+        onSpawn: (pid) => claim.recordChild('rail', pid),
         onUnexpectedExit: (err) => {
           logger.fatal({ err }, 'the payout rail stopped');
           void shutdown(1);
         },
       });
-      claim.recordChild('rail', rail.pid);
       stops.push(rail.stop);
       railUrl = rail.url;
     }

@@ -28,9 +28,20 @@ export function readinessHandler(deps: { db: Db; temporal: Client }) {
     postgres: () => deps.db.raw('select 1'),
     temporal: () => deps.temporal.withDeadline(Date.now() + READINESS_BUDGET_MS, () => deps.temporal.workflowService.getSystemInfo({})),
   };
+  // A probe still running (a hung dependency) is shared by the next requests rather than repeated, so
+  // a load balancer polling /ready cannot pile up connections on a database that does not answer.
+  const inFlight = new Map<string, Promise<unknown>>();
+  const probe = (name: string): Check => () => {
+    let running = inFlight.get(name);
+    if (!running) {
+      running = (checks[name] as Check)().finally(() => inFlight.delete(name));
+      inFlight.set(name, running);
+    }
+    return running;
+  };
   return async (_req: Request, res: Response) => {
     const names = Object.keys(checks);
-    const results = await Promise.all(names.map((name) => within(READINESS_BUDGET_MS, checks[name] as Check)));
+    const results = await Promise.all(names.map((name) => within(READINESS_BUDGET_MS, probe(name))));
     const down = names.filter((_, i) => !results[i]);
     const status = Object.fromEntries(names.map((name, i) => [name, results[i] ? 'up' : 'down']));
     res.status(down.length === 0 ? 200 : 503).json({ status: down.length === 0 ? 'ready' : 'not_ready', down, checks: status });

@@ -3,28 +3,28 @@ import type { Db } from '../db/knex';
 /** One key in a minting chain: the key itself, then the key that minted it, up to a root key. */
 export type KeyLink = { id: string; prefix: string; created_by_key_id: string | null; issued_to: string | null };
 
-/** Deeper than any real chain; a bound so a corrupt cycle cannot run for ever. */
-const MAX_CHAIN = 64;
-
 /**
  * A key and every key above it in its minting chain. Whoever holds a key saw the secret of every
  * key it minted, so a key can be used by the holder of any key in its chain.
  */
 export async function mintingChain(db: Db, keyId: string): Promise<KeyLink[]> {
+  // Followed to its root however deep (a key can mint a key that mints a key ...); the path stops a
+  // cycle, which the schema's insert order makes impossible anyway.
   const { rows } = await db.raw<{ rows: KeyLink[] }>(
     `WITH RECURSIVE chain AS (
-       SELECT id, prefix, created_by_key_id, issued_to, 0 AS depth FROM api_keys WHERE id = ?
+       SELECT id, prefix, created_by_key_id, issued_to, ARRAY[id] AS path FROM api_keys WHERE id = ?
        UNION ALL
-       SELECT k.id, k.prefix, k.created_by_key_id, k.issued_to, c.depth + 1
+       SELECT k.id, k.prefix, k.created_by_key_id, k.issued_to, c.path || k.id
          FROM api_keys k JOIN chain c ON k.id = c.created_by_key_id
-        WHERE c.depth < ?
+        WHERE NOT k.id = ANY(c.path)
      )
-     SELECT id, prefix, created_by_key_id, issued_to FROM chain ORDER BY depth`,
-    [keyId, MAX_CHAIN],
+     SELECT id, prefix, created_by_key_id, issued_to FROM chain ORDER BY cardinality(path)`,
+    [keyId],
   );
   return rows;
 }
 
+const reachesRoot = (chain: KeyLink[]) => chain.length > 0 && chain[chain.length - 1]?.created_by_key_id === null;
 const person = (name: string | null) => name?.trim().toLowerCase() || undefined;
 
 /**
@@ -41,6 +41,8 @@ const person = (name: string | null) => name?.trim().toLowerCase() || undefined;
 export function separationOfDutiesConflict(maker: KeyLink[], decider: KeyLink[]): string | undefined {
   const makerKey = maker[0];
   if (!makerKey) return undefined;
+  // A chain that cannot be followed to a root key could hide anything above the break: refuse.
+  if (!reachesRoot(maker) || !reachesRoot(decider)) return 'a minting chain cannot be followed to its root key';
   if (decider.some((k) => k.id === makerKey.id)) {
     return decider[0]?.id === makerKey.id ? 'it is the key that made it' : `it was minted, through its chain, by the key that made it (${makerKey.prefix}…)`;
   }

@@ -146,13 +146,13 @@ export function complianceRoutes(deps: {
           outcome,
           ...requestOrigin(req),
         });
-      // Every attempt is audited, a client's or an admin's too; what they are told is the same 403 as
-      // for any route their role may not use, before anything about the payment is looked up.
+      const t = await db('transfers').where({ id, kind }).first<TransferRow | undefined>();
+      // Every attempt on a payment is audited, a client's or an admin's too. They are told the same 403
+      // whether it exists or not (nothing leaks), and made-up ids leave no rows in the trail.
       if (principal.role !== 'compliance') {
-        await audit('refused: not_authorized', Decision.safeParse(req.body).data?.reason ?? null);
+        if (t) await audit('refused: not_authorized', Decision.safeParse(req.body).data?.reason ?? null);
         throw ApiError.of(ApiErrorCode.NotAuthorized, 'Only compliance keys decide on held payments.');
       }
-      const t = await db('transfers').where({ id, kind }).first<TransferRow | undefined>();
       if (!t) throw ApiError.of(ApiErrorCode.NotFound, `No ${kind} with this id.`);
       const { reason } = parseInput(Decision, req.body);
       const conflict = await makerCheckerConflict(db, t.created_by_key_id, principal.keyId);

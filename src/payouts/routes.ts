@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
@@ -93,6 +94,8 @@ export function railEventRoutes(deps: {
     try {
       await deps.gateway.sendRailEvent(payout, { event: event.event, railReference: event.rail_reference, reason: event.reason });
     } catch (err) {
+      // Only a workflow that has ended is a refusal; an unreachable engine is a 503 the rail retries.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
       req.log.warn({ err, payoutId: payout.id }, 'rail event for a payout whose workflow is closed');
       throw ApiError.of(ApiErrorCode.PayoutClosed, 'This payout no longer accepts rail events.');
     }

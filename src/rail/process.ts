@@ -11,6 +11,8 @@ export async function startRailProcess(opts: {
   callbackSecret: string;
   port?: number;
   log?: (line: string) => void;
+  /** Receives the pid as soon as the process exists. */
+  onSpawn?: (pid: number | undefined) => void;
   /** The rail keeps payments in memory: losing it mid-run is worth stopping for. */
   onUnexpectedExit?: (err: Error) => void;
 }): Promise<RailProcess> {
@@ -20,6 +22,7 @@ export async function startRailProcess(opts: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   stopWithParent(child);
+  opts.onSpawn?.(child.pid);
   const log = opts.log ?? (() => undefined);
   child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString().trimEnd()));
   let started = false;

@@ -46,15 +46,17 @@ export async function startSupervisedDevServer(
       uiPort: config.temporal.uiPort,
       namespace: config.temporal.namespace,
       log: (line) => logger.debug({ temporal: line }),
-      onSpawn,
+      // Recorded as soon as it exists: if npm start dies while it starts, the next start finds it.
+      onSpawn: (stop, pid) => {
+        claim.recordChild('temporal', pid);
+        onSpawn?.(stop);
+      },
     });
   const first = await start(onFirstSpawn);
-  claim.recordChild('temporal', first.pid);
   const supervisor = superviseChild(supervision, {
     name: 'the Temporal dev server',
     first,
     restart: () => start(),
-    onRestarted: (child) => claim.recordChild('temporal', child.pid),
   });
   onFirstSpawn(supervisor.stop);
   return { address: first.address, uiUrl: first.uiUrl };

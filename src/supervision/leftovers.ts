@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -12,13 +13,14 @@ const OWNER_FILE = 'npm-start.pid';
 
 export type ChildName = 'temporal' | 'rail';
 
-/** Words a leftover's command line must contain, so a recycled pid is never signalled. */
-const COMMAND_MARK: Record<ChildName | 'postgres' | 'owner', RegExp> = {
-  owner: /main\.ts/,
-  postgres: /postgres/,
-  temporal: /temporal/,
-  rail: /rail/,
-};
+/**
+ * What a leftover's command line must contain, so that a recycled pid is never signalled: Postgres
+ * and the dev server name their files in this data folder; the rail and npm start their programs.
+ */
+function commandMarks(dataDir: string): Record<ChildName | 'postgres' | 'owner', string> {
+  const dir = path.resolve(dataDir);
+  return { owner: 'src/main.ts', rail: 'src/rail/main.ts', temporal: path.join(dir, 'temporal.db'), postgres: path.join(dir, 'postgres') };
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -31,12 +33,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The process's command line where /proc exists (Linux); elsewhere undefined, and the pid is trusted. */
+/** The process's command line (/proc on Linux, `ps` elsewhere); undefined when it cannot be read. */
 function commandLine(pid: number): string | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {
-    return undefined;
+    try {
+      return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -49,10 +55,10 @@ function readPid(file: string): number | undefined {
   }
 }
 
-function runningAs(pid: number | undefined, mark: RegExp): pid is number {
+/** Alive and running what `mark` says; a process whose command line cannot be read is never assumed ours. */
+function runningAs(pid: number | undefined, mark: string): pid is number {
   if (pid === undefined || pid === process.pid || !isAlive(pid)) return false;
-  const cmd = commandLine(pid);
-  return cmd === undefined || mark.test(cmd);
+  return commandLine(pid)?.includes(mark) ?? false;
 }
 
 /** SIGTERM (Postgres: SIGINT, its fast shutdown), then SIGKILL if it is still there after `graceMs`. */
@@ -86,18 +92,19 @@ export type DataDirClaim = {
  * it; otherwise stops what a killed one left running there, then records this process as owner.
  */
 export async function claimDataDir(dataDir: string, logger: Logger): Promise<DataDirClaim> {
+  const marks = commandMarks(dataDir);
   const ownerFile = path.join(dataDir, OWNER_FILE);
   const owner = readPid(ownerFile);
-  if (runningAs(owner, COMMAND_MARK.owner)) {
+  if (runningAs(owner, marks.owner)) {
     throw new Error(`npm start is already running on ${path.resolve(dataDir)} (pid ${owner}): stop it first (kill ${owner}), or set DATA_DIR to another folder.`);
   }
   const leftovers: Array<{ what: string; pid: number; signal: NodeJS.Signals }> = [];
   for (const name of ['rail', 'temporal'] as const) {
     const pid = readPid(path.join(dataDir, `${name}.pid`));
-    if (runningAs(pid, COMMAND_MARK[name])) leftovers.push({ what: name === 'rail' ? 'the payout rail' : 'the Temporal dev server', pid, signal: 'SIGTERM' });
+    if (runningAs(pid, marks[name])) leftovers.push({ what: name === 'rail' ? 'the payout rail' : 'the Temporal dev server', pid, signal: 'SIGTERM' });
   }
   const postmaster = readPid(path.join(dataDir, 'postgres', 'postmaster.pid'));
-  if (runningAs(postmaster, COMMAND_MARK.postgres)) leftovers.push({ what: 'PostgreSQL', pid: postmaster, signal: 'SIGINT' });
+  if (runningAs(postmaster, marks.postgres)) leftovers.push({ what: 'PostgreSQL', pid: postmaster, signal: 'SIGINT' });
   for (const leftover of leftovers) {
     logger.warn({ pid: leftover.pid }, `stopping ${leftover.what} (pid ${leftover.pid}), left running by an npm start that did not shut down`);
     await stopLeftover(leftover.pid, leftover.signal);

@@ -66,18 +66,25 @@ export function superviseChild(
         await sleep(delay);
         if (stopping()) return;
         delay = Math.min(delay * 2, policy.maxDelayMs);
+        let restarted: RunningChild;
         try {
-          current = await opts.restart();
-          if (stopping()) {
-            await current.stop();
-            return;
-          }
-          log.warn({ pid: current.pid, restarts: restarts.length }, `${opts.name} restarted`);
-          opts.onRestarted?.(current);
-          break;
+          restarted = await opts.restart();
         } catch (err) {
           log.error({ err }, `${opts.name} could not be restarted: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
         }
+        current = restarted;
+        if (stopping()) {
+          await current.stop();
+          return;
+        }
+        log.warn({ pid: current.pid, restarts: restarts.length }, `${opts.name} restarted`);
+        try {
+          opts.onRestarted?.(current);
+        } catch (err) {
+          log.error({ err }, `after restarting ${opts.name}`);
+        }
+        break;
       }
       // A child that then stays up for a minute starts the next backoff from the beginning again.
       const stayedUp = await Promise.race([current.exited.then(() => false), sleep(60_000).then(() => true)]);

@@ -33,8 +33,8 @@ export async function startDevServer(opts: {
   uiPort?: number;
   namespace: string;
   log?: (line: string) => void;
-  /** Receives the stop function as soon as the process exists, so a shutdown during start-up stops it too. */
-  onSpawn?: (stop: () => Promise<void>) => void;
+  /** Receives the stop function (and pid) as soon as the process exists, so a shutdown during start-up stops it too. */
+  onSpawn?: (stop: () => Promise<void>, pid: number | undefined) => void;
 }): Promise<DevServerHandle> {
   if (opts.dbFile) fs.mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
   const args = [
@@ -54,7 +54,7 @@ export async function startDevServer(opts: {
   ];
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   stopWithParent(child);
-  opts.onSpawn?.(() => stopChild(child));
+  opts.onSpawn?.(() => stopChild(child), child.pid);
   const log = opts.log ?? (() => undefined);
   let output = '';
   const capture = (chunk: Buffer) => {

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { idempotencyKeyOf } from '../api/idempotency';
-import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../api/unavailable';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, unreachableDependency } from '../api/unavailable';
 import { encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
 import { AmountString, parseInput, pathId, Reference, SafeText, Uuid } from '../api/validation';
 import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
@@ -64,7 +64,9 @@ export async function startAndRespond(req: Request, res: Response, deps: Movemen
     try {
       await deps.gateway.startAndAwait(transfer, deps.syncWaitMs);
     } catch (err) {
-      req.log.error({ err, id: transfer.id, kind: transfer.kind }, 'could not start or reach the workflow');
+      // Only an engine (or database) that cannot be reached is a 503 to retry; anything else is a bug, a 500.
+      if (!unreachableDependency(err)) throw err;
+      req.log.warn({ err, id: transfer.id, kind: transfer.kind }, 'could not start or reach the workflow');
       throw ApiError.unavailable(`The ${transfer.kind} is recorded but could not be started; retry in ${DEPENDENCY_RETRY_AFTER_SECONDS} s with the same Idempotency-Key.`, DEPENDENCY_RETRY_AFTER_SECONDS);
     }
   }

@@ -487,13 +487,20 @@ describe('maker-checker across the whole minting chain', () => {
     const c2 = await mint(k2.client, { role: 'compliance' });
     const k3 = await mint(k2.client, { role: 'admin' });
     const c3 = await mint(k3.client, { role: 'compliance' });
-    for (const checker of [c2, c3]) {
+    // Seventy admins deep (minted straight in the table, as the API would, one by one).
+    const auth = createAuthService({ db: app.db });
+    let above = k3.id;
+    for (let depth = 0; depth < 70; depth++) above = (await auth.createKey({ role: 'admin', createdByKeyId: above })).id;
+    const deep = await auth.createKey({ role: 'compliance', createdByKeyId: above });
+    const c70 = { client: httpClient(app.url, deep.key), id: deep.id };
+    for (const checker of [c2, c3, c70]) {
       const res = await decide(checker.client, t.id, 'release', 'approving my own');
       expectErrorEnvelope(res, 403, 'maker_checker_violation');
       expect(res.body.errors[0].message).toMatch(/minted, through its chain, by the key that made it/);
     }
     expect(await decisionOf(t.id)).toBeUndefined();
     expect((await auditOf(t.id)).map((e) => ({ actor_key_id: e.actor_key_id, outcome: e.outcome }))).toEqual([
+      { actor_key_id: c70.id, outcome: 'refused: maker_checker' },
       { actor_key_id: c3.id, outcome: 'refused: maker_checker' },
       { actor_key_id: c2.id, outcome: 'refused: maker_checker' },
     ]);

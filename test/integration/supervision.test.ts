@@ -100,7 +100,7 @@ describe('claimDataDir', () => {
   test('stops the children a SIGKILLed npm start left running, then owns the folder', async () => {
     const dir = tmp();
     const rail = idleProcess('src/rail/main.ts');
-    const temporal = idleProcess('temporal server start-dev');
+    const temporal = idleProcess(`temporal server start-dev --db-filename ${path.join(dir, 'temporal.db')}`);
     fs.writeFileSync(path.join(dir, 'rail.pid'), `${rail.pid}\n`);
     fs.writeFileSync(path.join(dir, 'temporal.pid'), `${temporal.pid}\n`);
     // The killed owner's pid is gone (a process that exited).
@@ -116,12 +116,15 @@ describe('claimDataDir', () => {
     expect(fs.existsSync(path.join(dir, 'npm-start.pid'))).toBe(false);
   });
 
-  test('a pid file naming a process that is not ours (a recycled pid) is left alone', async () => {
+  test('a pid file naming a process that is not ours (a recycled pid, another folder\'s server) is left alone', async () => {
     const dir = tmp();
     const stranger = idleProcess('some-other-program');
-    fs.writeFileSync(path.join(dir, 'temporal.pid'), `${stranger.pid}\n`);
+    const otherFolders = idleProcess('temporal server start-dev --db-filename /elsewhere/temporal.db');
+    fs.writeFileSync(path.join(dir, 'rail.pid'), `${stranger.pid}\n`);
+    fs.writeFileSync(path.join(dir, 'temporal.pid'), `${otherFolders.pid}\n`);
     (await claimDataDir(dir, logger)).release();
     expect(isAlive(stranger.pid as number)).toBe(true);
+    expect(isAlive(otherFolders.pid as number)).toBe(true);
   });
 
   test('refuses, naming the pid and the fix, while another npm start owns the folder', async () => {

@@ -30,6 +30,12 @@ describe('separationOfDutiesConflict', () => {
     expect(separationOfDutiesConflict(issued(chain('m', 'root1'), { m: '' }), issued(chain('c', 'root2'), { c: '' }))).toBeUndefined();
   });
 
+  test('a chain that cannot be followed to a root key is refused (what is above the break is unknown)', () => {
+    const broken = chain('c', 'k9').map((k) => (k.id === 'k9' ? { ...k, created_by_key_id: 'deleted' } : k));
+    expect(separationOfDutiesConflict(chain('m', 'root'), broken)).toMatch(/cannot be followed to its root/);
+    expect(separationOfDutiesConflict(broken, chain('c', 'root'))).toMatch(/cannot be followed to its root/);
+  });
+
   test('a payment no key made (created by the system) has no maker to conflict with', () => {
     expect(separationOfDutiesConflict([], chain('c', 'root'))).toBeUndefined();
   });
