@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
 import { idempotencyKeyOf } from '../api/idempotency';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, unreachableDependency } from '../api/unavailable';
-import { encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
+import { CreatedAtIdCursor, encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
 import { AmountString, parseInput, pathId, Reference, SafeText, Uuid } from '../api/validation';
 import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
 import { principalOf, requireRole } from '../auth/middleware';
@@ -14,7 +14,7 @@ import type { TransferRow } from './model';
 import type { TransferWorkflowGateway } from './workflow-gateway';
 import type { TransferPresenter } from './presenter';
 
-const CreateTransfer = z.strictObject({
+export const CreateTransfer = z.strictObject({
   source_account_id: Uuid,
   destination_account_id: Uuid,
   source_amount: AmountString.optional(),
@@ -32,19 +32,10 @@ const CreateTransfer = z.strictObject({
     .optional(),
 });
 
-const ListTransfers = z.strictObject({
+export const ListTransfers = z.strictObject({
   ...PageQuery,
   account_id: Uuid.optional(),
   status: z.enum(['processing', 'held', 'sent', 'completed', 'declined', 'failed', 'returned']).optional(),
-});
-/** A real instant (no month 13, no Feb 30): anything else would reach Postgres's timestamptz cast and fail there. */
-const isRealInstant = (s: string) => {
-  const d = new Date(s);
-  return !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.toISOString().slice(0, 19) === s.slice(0, 19);
-};
-const ListCursor = z.object({
-  created_at: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/).refine(isRealInstant),
-  id: Uuid,
 });
 
 type MovementDeps = { transfers: TransferService; gateway: TransferWorkflowGateway; presenter: TransferPresenter; syncWaitMs: number };
@@ -117,7 +108,7 @@ export function transferRoutes(deps: {
     const principal = principalOf(req);
     const query = parseInput(ListTransfers, req.query);
     if (query.account_id) await deps.accounts.mustGetVisible(principal, query.account_id);
-    const after = await resolveCursor(query.cursor, ListCursor, (key) => transfers.findListed(principal, 'transfer', key));
+    const after = await resolveCursor(query.cursor, CreatedAtIdCursor, (key) => transfers.findListed(principal, 'transfer', key));
     const page = await transfers.list(principal, { kind: 'transfer', accountId: query.account_id, status: query.status, limit: query.limit, after });
     res.json({
       data: await presenter.presentMany(page.transfers, principal),
