@@ -45,6 +45,16 @@ export default tseslint.config(
     },
   },
   {
+    // The compliance console's page script runs in the browser, as a plain ES module.
+    files: ['src/console/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'sessionStorage', 'fetch', 'setTimeout', 'setInterval', 'clearInterval', 'Node', 'HTMLElement'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

@@ -44,6 +44,8 @@ export type ApplicationOptions = {
     /** How far a callback's signed timestamp may be from now (default 300 s). */
     callbackToleranceSeconds?: number;
   };
+  /** The Temporal Web UI's base URL: the compliance console links each case to its workflow there. */
+  temporalUiUrl?: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Called when the worker stops on its own: the process should exit rather than accept work nothing runs. */
   onFatal?: (err: unknown) => void;
@@ -70,6 +72,7 @@ export function optionsFromConfig(config: Config) {
     fx: { fxRateMaxAgeMs: config.fxRateMaxAgeMs, fxQuoteTtlMs: config.fxQuoteTtlMs },
     complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
     payoutTiming: config.payoutTiming,
+    temporalUiUrl: config.temporal.uiUrl,
   } satisfies Partial<ApplicationOptions>;
 }
 
@@ -144,6 +147,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         payoutTiming: opts.payoutTiming,
         railCallbackSecret: opts.rail.callbackSecret,
         railCallbackToleranceSeconds: opts.rail.callbackToleranceSeconds,
+        temporalUiUrl: opts.temporalUiUrl,
       });
       stops.push(recovery.start(RECOVERY_INTERVAL_MS));
       const server: Server = await new Promise((resolve, reject) => {

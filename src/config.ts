@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { chooseLogFormat, type LogFormat } from './logger';
 
 /**
  * Configuration is read once, from the environment, and validated up front:
@@ -7,6 +8,8 @@ import { z } from 'zod';
 const EnvSchema = z.object({
   NODE_ENV: z.string().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Unset: pretty when stdout is a terminal, JSON otherwise (see src/logger.ts). */
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** When unset, an embedded PostgreSQL is started (see src/db/embedded-postgres.ts). */
   DATABASE_URL: z.string().url().optional(),
@@ -72,6 +75,7 @@ const EnvSchema = z.object({
 export type Config = {
   env: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  logFormat: LogFormat;
   port: number;
   databaseUrl: string | undefined;
   databasePoolMax: number;
@@ -107,7 +111,7 @@ function trustProxyOf(value: string): TrustProxy {
   return value.split(',').map((v) => v.trim());
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: boolean = process.stdout.isTTY === true): Config {
   // An empty variable (e.g. `ADMIN_API_KEY=` from docker-compose) means unset.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
@@ -119,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
+    logFormat: chooseLogFormat(e.LOG_FORMAT, stdoutIsTty),
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,

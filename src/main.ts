@@ -10,6 +10,7 @@ import { optionsFromConfig, startApplication } from './application';
 import { createAuthService } from './auth/service';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
+import { TEMPORAL_ADDRESS_FILE } from './temporal/cli-wrapper';
 import { installTemporalRuntime } from './temporal/runtime';
 import { startRailProcess } from './rail/process';
 import { startSupervisedDatabase, startSupervisedDevServer } from './supervision/children';
@@ -20,7 +21,7 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, 'payments', config.logFormat);
   installTemporalRuntime(logger);
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
@@ -65,6 +66,10 @@ async function main() {
       temporalAddress = devServer.address;
       uiUrl ??= devServer.uiUrl;
     }
+    // For `npm run temporal` (src/temporal/cli-wrapper.ts): the project's CLI then talks to this server.
+    const addressFile = path.join(config.dataDir, TEMPORAL_ADDRESS_FILE);
+    fs.writeFileSync(addressFile, `${temporalAddress}\n`);
+    stops.push(async () => fs.rmSync(addressFile, { force: true }));
 
     let railUrl = config.rail.url;
     if (!railUrl) {
@@ -91,6 +96,7 @@ async function main() {
       runWorker: true,
       rail: { url: railUrl, callbackSecret: railSecret(config), publicApiUrl: config.rail.publicApiUrl },
       onFatal: () => void shutdown(1),
+      temporalUiUrl: uiUrl,
     });
     stops.push(app.stop);
 
@@ -101,8 +107,10 @@ async function main() {
       '',
       'Payments service is running.',
       `  API:          ${app.url}/v1   (health: ${app.url}/health, readiness: ${app.url}/ready)`,
+      `  Console:      ${app.url}/console   (compliance officers: sign in with a compliance key)`,
       `  Temporal UI:  ${uiUrl ?? '(external Temporal: see its UI)'}`,
       `  Temporal:     ${temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  Temporal CLI: npm run temporal -- workflow list   (the project's CLI, pointed at this server)`,
       `  Payout rail:  ${railUrl}${config.rail.url ? '' : ' (simulated bank, controls: PUT /controls/:account)'}`,
       `  Postgres:     ${database.embedded ? 'embedded, data in ' + path.join(config.dataDir, 'postgres') : 'DATABASE_URL'}`,
       `  Admin key:    ${admin.shown}`,

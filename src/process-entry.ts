@@ -10,7 +10,7 @@ import { installTemporalRuntime } from './temporal/runtime';
  */
 export async function runRole(role: 'api' | 'worker'): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, `payments-${role}`);
+  const logger = createLogger(config.logLevel, `payments-${role}`, config.logFormat);
   if (!config.databaseUrl || !config.temporal.address || !config.rail.url || !config.rail.callbackSecret) {
     throw new Error(`npm run ${role} needs DATABASE_URL, TEMPORAL_ADDRESS, RAIL_URL and RAIL_CALLBACK_SECRET (npm start runs everything locally instead)`);
   }

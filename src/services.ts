@@ -41,7 +41,7 @@ export function createServices(db: Db, opts: ServiceOptions) {
   });
   return {
     db,
-    compliance: createComplianceService({ db, rates }),
+    compliance: createComplianceService({ db, rates, currencies }),
     ledger,
     currencies,
     customers,

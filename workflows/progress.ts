@@ -1,4 +1,4 @@
-import { condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RecordedOutcome, TransferStatus } from '../src/transfers/outcomes';
 import {
   awaitTransferOutcomeUpdate,
@@ -14,6 +14,26 @@ import { isWellFormedDecision } from './failures';
 
 export type Progress = ReturnType<typeof trackProgress>;
 
+/** What a step is waiting for, in words. */
+const STEP_DETAILS: Partial<Record<TransferStep, string>> = {
+  preparing: 'Preparing: validating, pricing and screening.',
+  awaiting_decision:
+    '**Held for compliance review**: waiting for a decision (release or reject through the API, or the `complianceDecision` signal); ' +
+    'without one, the hold expires and the payment is declined.',
+  posting: 'Released: posting to the ledger.',
+  sending: 'Sending to the payout rail.',
+  awaiting_settlement: 'Sent: waiting for the payout rail to confirm settlement.',
+  return_window: 'Settled: open for returns from the beneficiary bank until the return window closes.',
+  reversing: 'Returned by the beneficiary bank: reversing the ledger entries.',
+  compensating: 'Refused: releasing the reservation.',
+};
+
+/** The workflow's "current details" in the Temporal UI: where it is and what it waits for (no command: replay-safe). */
+function describe(status: TransferStatus, step: TransferStep, outcome: TransferOutcome | null): string {
+  if (step === 'done' && outcome) return `**${outcome.status}** (response code ${outcome.responseCode}): ${outcome.message}`;
+  return STEP_DETAILS[step] ?? `Status ${status}, step ${step}.`;
+}
+
 /**
  * What the outside world sees of a running transfer or payout: the `transferStatus` query, the
  * `awaitTransferOutcome` update the API waits on, the `complianceDecision` signal, and the
@@ -27,6 +47,8 @@ export function trackProgress(transferId: string) {
   // A decision can arrive before the workflow waits for it (it is kept) or twice (the first counts).
   let decision: ComplianceDecisionSignal | undefined;
   const snapshot = (): TransferProgress => ({ transferId, status, step, outcome });
+  const showDetails = () => setCurrentDetails(describe(status, step, outcome));
+  showDetails();
 
   setHandler(transferStatusQuery, snapshot);
   setHandler(awaitTransferOutcomeUpdate, async () => {
@@ -48,11 +70,13 @@ export function trackProgress(transferId: string) {
     if (next === status) return;
     status = next;
     upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
+    showDetails();
   };
 
   return {
     at(next: TransferStep) {
       step = next;
+      showDetails();
     },
     setStatus,
     /** The first well-formed decision signalled, if any. */
@@ -62,6 +86,7 @@ export function trackProgress(transferId: string) {
       outcome = { transferId, ...recorded };
       setStatus(recorded.status);
       step = 'done';
+      showDetails();
       return outcome;
     },
   };

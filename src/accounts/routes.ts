@@ -14,9 +14,9 @@ import type { Db } from '../db/knex';
 import { formatAmount } from '../money/money';
 import type { AccountService } from './service';
 
-const CreateAccount = z.strictObject({ customer_id: Uuid, currency: CurrencyCode });
-const CreateDeposit = z.strictObject({ amount: AmountString, reference: Reference });
-const EntriesQuery = z.strictObject(PageQuery);
+export const CreateAccount = z.strictObject({ customer_id: Uuid, currency: CurrencyCode });
+export const CreateDeposit = z.strictObject({ amount: AmountString, reference: Reference });
+export const EntriesQuery = z.strictObject(PageQuery);
 /** Entry sequence numbers are Postgres bigints. */
 const MAX_BIGINT = 2n ** 63n - 1n;
 

@@ -11,8 +11,10 @@ import { createTransferPresenter } from '../transfers/presenter';
 import { transferRoutes } from '../transfers/routes';
 import { createTransferRecovery } from '../transfers/recovery';
 import { createTransferWorkflowGateway, type PayoutTiming } from '../transfers/workflow-gateway';
+import { createWorkflowSummaries } from '../transfers/workflow-summary';
 import { beneficiaryRoutes } from '../beneficiaries/routes';
 import { complianceRoutes } from '../compliance/routes';
+import { consoleRoutes } from '../console/routes';
 import { payoutRoutes, railEventRoutes } from '../payouts/routes';
 import { fxRoutes } from '../fx/routes';
 import type { RateLimits, TrustProxy } from '../config';
@@ -21,6 +23,7 @@ import { tariffRoutes } from '../tariffs/routes';
 import { ApiError, ApiErrorCode, errorEnvelope } from './errors';
 import { createRateLimits } from './rate-limits';
 import { readinessHandler } from './readiness';
+import { apiReferenceRoutes } from './reference';
 import { securityHeaders } from './security-headers';
 import { dependencyUnavailable, unreachableDependency } from './unavailable';
 
@@ -41,6 +44,8 @@ export type AppDeps = {
   railCallbackSecret: string;
   /** How far a callback's signed timestamp may be from now (default 300 s). */
   railCallbackToleranceSeconds?: number;
+  /** The Temporal Web UI's base URL, for the compliance console's links to workflows (none: no links). */
+  temporalUiUrl?: string;
 };
 
 /**
@@ -64,6 +69,7 @@ export function createApp(deps: AppDeps) {
     logger,
     holdTtlSeconds: deps.complianceHoldTtlSeconds,
     payoutTiming: deps.payoutTiming,
+    summarize: createWorkflowSummaries({ db, currencies }),
   });
   const presenter = createTransferPresenter({ db, currencies });
 
@@ -84,7 +90,9 @@ export function createApp(deps: AppDeps) {
     res.json({ status: 'ok' });
   });
   app.get('/ready', readinessHandler({ db, temporal: deps.temporal }));
+  app.use(apiReferenceRoutes());
 
+  app.use('/console', consoleRoutes({ temporalUiUrl: deps.temporalUiUrl, namespace: deps.temporal.options.namespace }));
   app.use('/rail', railEventRoutes({ db, gateway, secret: deps.railCallbackSecret, toleranceSeconds: deps.railCallbackToleranceSeconds }));
 
   const limits = createRateLimits({ limits: deps.rateLimits, logger });

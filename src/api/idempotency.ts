@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { ApiError, ApiErrorCode } from './errors';
 
-const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+export const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 
 /** The Idempotency-Key header (seed 002 recommends a UUID); `required` makes its absence a 422. */
 export function idempotencyKeyOf(req: Request, required: true): string;

@@ -7,7 +7,7 @@ import type { CustomerService } from '../customers/service';
 import { principalOf, requireRole } from './middleware';
 import { ROLES, type AuthService } from './service';
 
-const CreateApiKey = z
+export const CreateApiKey = z
   .strictObject({
     role: z.enum(ROLES),
     customer_id: Uuid.optional(),
@@ -20,10 +20,16 @@ const CreateApiKey = z
     path: ['customer_id'],
   });
 
-const ListApiKeys = z.strictObject(PageQuery);
+export const ListApiKeys = z.strictObject(PageQuery);
 
 export function apiKeyRoutes(deps: { auth: AuthService; customers: CustomerService }): Router {
   const router = Router();
+  /** The calling key's own id and role (any role): the compliance console checks a key with it at sign-in. */
+  router.get('/whoami', (req, res) => {
+    const p = principalOf(req);
+    res.json({ key_id: p.keyId, role: p.role, customer_id: p.customerId });
+  });
+
   /** Returns the secret once; only its SHA-256 is stored. */
   router.post('/api-keys', requireRole('admin'), async (req, res) => {
     const input = parseInput(CreateApiKey, req.body);

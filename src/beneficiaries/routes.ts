@@ -30,14 +30,14 @@ const BankDetails = z.union([
   z.strictObject({ iban: z.string().max(42) }),
   z.strictObject({ account_number: z.string().regex(/^[0-9]{4,34}$/, '4-34 digits'), bank_code: z.string().regex(/^[A-Za-z0-9]{3,11}$/, '3-11 letters or digits') }),
 ]);
-const CreateBeneficiary = z.strictObject({
+export const CreateBeneficiary = z.strictObject({
   customer_id: Uuid,
   name: SafeText(200).pipe(z.string().trim().min(1)),
   country: z.string().regex(/^[A-Z]{2}$/, 'Must be an ISO 3166-1 alpha-2 code such as "DE"'),
   currency: CurrencyCode,
   bank_details: BankDetails,
 });
-const ListBeneficiaries = z.strictObject({ ...PageQuery, customer_id: Uuid.optional() });
+export const ListBeneficiaries = z.strictObject({ ...PageQuery, customer_id: Uuid.optional() });
 
 export const presentBeneficiary = (b: BeneficiaryRow) => ({
   id: b.id,

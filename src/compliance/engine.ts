@@ -25,6 +25,8 @@ export type ScreeningContext = {
   /** Count and total (in the rule's currency) of the source account's movements in the window, this one excluded. */
   velocity: (windowSeconds: number, currency: string) => { count: number; total: string | undefined };
   watchlist: Array<{ id: string; name: string; normalized_name: string; list: string }>;
+  /** A currency's minor units, to show amounts in hits' details as people write them (`12000.00 USD`). */
+  minorUnits?: (currency: string) => number | undefined;
 };
 
 export type Outcome = 'approve' | 'hold' | 'decline';
@@ -36,6 +38,11 @@ const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.i
 
 export function screen(rules: Rule[], ctx: ScreeningContext): Screening {
   const hits: RuleHit[] = [];
+  // Rounded up: a figure shown in an "above the limit" detail is never at or below the limit.
+  const shown = (value: string, currency: string) => {
+    const units = ctx.minorUnits?.(currency);
+    return `${units === undefined ? value : new Money(value).toDecimalPlaces(units, Money.ROUND_UP).toFixed(units)} ${currency}`;
+  };
   const scoped = (r: Rule) => !Array.isArray(r.params.source_currencies) || r.params.source_currencies.map(String).includes(ctx.sourceCurrency);
   const active = rules.filter((r) => r.enabled && scoped(r));
   for (const rule of active) {
@@ -51,7 +58,7 @@ export function screen(rules: Rule[], ctx: ScreeningContext): Screening {
         const amount = ctx.amountIn(currency);
         if (amount === undefined) {
           if (p.hold_when_unpriced === true) hit('hold', `No rate to express the amount in ${currency}: held for review.`);
-        } else if (new Money(amount).gte(threshold)) hit('hold', `${amount} ${currency} is at or above the ${threshold} ${currency} threshold.`);
+        } else if (new Money(amount).gte(threshold)) hit('hold', `${shown(amount, currency)} is at or above the ${threshold} ${currency} threshold.`);
         break;
       }
       case 'watchlist': {
@@ -82,7 +89,7 @@ export function screen(rules: Rule[], ctx: ScreeningContext): Screening {
         if (count + 1 > maxCount) hit('hold', `${count + 1} movements from the source account in ${windowSeconds} s (limit ${maxCount}).`);
         const maxAmount = typeof p.max_amount === 'string' ? p.max_amount : undefined;
         if (maxAmount !== undefined && total !== undefined && amount !== undefined && new Money(total).plus(amount).gt(maxAmount)) {
-          hit('hold', `${new Money(total).plus(amount).toString()} ${currency} from the source account in ${windowSeconds} s (limit ${maxAmount}).`);
+          hit('hold', `${shown(new Money(total).plus(amount).toString(), currency)} from the source account in ${windowSeconds} s (limit ${maxAmount}).`);
         }
         break;
       }

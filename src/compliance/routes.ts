@@ -15,12 +15,14 @@ import type { Rule } from './engine';
 import { makerCheckerConflict } from './maker-checker';
 import { WatchlistImportError, type ComplianceService, type WatchlistImportResult } from './service';
 
-const Decision = z.strictObject({ reason: SafeText(500).pipe(z.string().trim().min(1, 'Give the reason for the decision')) });
-const HoldsQuery = z.strictObject({
+export const Decision = z.strictObject({ reason: SafeText(500).pipe(z.string().trim().min(1, 'Give the reason for the decision')) });
+export const HoldsQuery = z.strictObject({
   status: z.enum(['pending', 'released', 'rejected', 'expired']).default('pending'),
+  /** By hold time: oldest first (the queue's working order) or newest first. */
+  order: z.enum(['asc', 'desc']).default('asc'),
   limit: limitParam(200, 100),
 });
-const AuditQuery = z.strictObject({ subject_id: Uuid.optional(), limit: limitParam(500, 100) });
+export const AuditQuery = z.strictObject({ subject_id: Uuid.optional(), limit: limitParam(500, 100) });
 const Currency = z.string().regex(/^[A-Z]{3}$/);
 const Scope = { source_currencies: z.array(Currency).min(1).max(50).optional() };
 const Similarity = DecimalString.refine((v) => new Money(v).lte(1), 'A similarity between 0 and 1');
@@ -40,19 +42,19 @@ const RuleParams = {
 } as const;
 const ruleOf = <K extends keyof typeof RuleParams>(kind: K) =>
   z.strictObject({ kind: z.literal(kind), name: SafeText(200).pipe(z.string().min(1)), params: RuleParams[kind], enabled: z.boolean().default(true) });
-const RuleBody = z.discriminatedUnion('kind', [
+export const RuleBody = z.discriminatedUnion('kind', [
   ruleOf('amount_threshold'),
   ruleOf('watchlist'),
   ruleOf('blocked_country'),
   ruleOf('velocity'),
   ruleOf('account_status'),
 ]);
-const WatchlistEntry = z.strictObject({
+export const WatchlistEntry = z.strictObject({
   name: SafeText(300).pipe(z.string().trim().min(2)),
   list: z.string().regex(/^[A-Z0-9_]{2,20}$/).default('MANUAL'),
   program: SafeText(100).optional(),
 });
-const WatchlistImport = z.strictObject({ list: z.string().regex(/^[A-Z0-9_]{2,20}$/).default('SDN'), csv: z.string().min(1).max(10_000_000) });
+export const WatchlistImport = z.strictObject({ list: z.string().regex(/^[A-Z0-9_]{2,20}$/).default('SDN'), csv: z.string().min(1).max(10_000_000) });
 
 const DECISION_FILTER = { released: 'release', rejected: 'reject', expired: 'expire' } as const;
 
@@ -81,7 +83,7 @@ export function complianceRoutes(deps: {
       .leftJoin('customers as dc', 'dc.id', 'da.customer_id')
       .leftJoin('beneficiaries as b', 'b.id', 't.beneficiary_id')
       .whereNotNull('t.held_at')
-      .orderBy('t.held_at', 'asc')
+      .orderBy('t.held_at', query.order)
       .limit(query.limit)
       .select(
         't.*',

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { SafeText } from '../api/validation';
+import type { CurrencyService } from '../currencies/service';
 import type { Db } from '../db/knex';
 import type { RateProvider } from '../fx/rates';
 import { Money } from '../money/money';
@@ -37,7 +38,7 @@ export type AuditEntry = {
 };
 
 /** Screening, holds' decisions and the audit trail, over Postgres. */
-export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
+export function createComplianceService(deps: { db: Db; rates: RateProvider; currencies?: CurrencyService }) {
   const { db } = deps;
 
   async function rules(): Promise<Rule[]> {
@@ -77,6 +78,8 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
         .first()) as { count: number; total: string };
       velocity.set(`${windowSeconds}:${currency}`, { count: recent.count, total: await convert(recent.total, sourceCurrency, currency) });
     }
+    const units = new Map<string, number | undefined>();
+    if (deps.currencies) for (const c of currencies) units.set(c, (await deps.currencies.find(c))?.minor_units);
     const watchlist = activeRules.some((r) => r.kind === 'watchlist')
       ? ((await db('watchlist_entries').select('id', 'name', 'normalized_name', 'list')) as Array<{ id: string; name: string; normalized_name: string; list: string }>)
       : [];
@@ -86,6 +89,7 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider }) {
       amountIn: (c) => amounts.get(c),
       velocity: (w, c) => velocity.get(`${w}:${c}`) ?? { count: 0, total: '0' },
       watchlist,
+      minorUnits: (c) => units.get(c),
     });
   }
 

@@ -5,7 +5,7 @@ import { parseInput, pathId, SafeText } from '../api/validation';
 import { canSeeCustomer, principalOf, requireRole } from '../auth/middleware';
 import { presentCustomer, type CustomerService } from './service';
 
-const CreateCustomer = z.strictObject({
+export const CreateCustomer = z.strictObject({
   name: SafeText(200).pipe(z.string().trim().min(1)),
   country: z.string().regex(/^[A-Z]{2}$/, 'Must be an ISO 3166-1 alpha-2 code such as "US"'),
 });

@@ -15,14 +15,14 @@ import { presentRate, type FxRateService } from './rates';
 import { DEFAULT_PAIR, type SpreadService } from './spreads';
 
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
-const PutRate = z.strictObject({
+export const PutRate = z.strictObject({
   rate: DecimalString.refine((r) => new Money(r).gt(0), 'The rate must be greater than zero'),
   as_of: z.iso.datetime({ offset: true }).optional(),
   source: SafeText(100).optional(),
 });
 // fx_spreads.percentage is numeric(12, 6).
-const PutSpread = z.strictObject({ percentage: decimalWithPlaces(6).refine((p) => new Money(p).lt(100), 'Must be below 100') });
-const CreateQuote = z.strictObject({
+export const PutSpread = z.strictObject({ percentage: decimalWithPlaces(6).refine((p) => new Money(p).lt(100), 'Must be below 100') });
+export const CreateQuote = z.strictObject({
   source_account_id: Uuid.optional(),
   source_currency: CurrencyCode.optional(),
   target_currency: CurrencyCode,

@@ -90,3 +90,12 @@ export function formatAmount(value: Decimal.Value, minorUnits: number): string {
   }
   return d.toFixed(minorUnits);
 }
+
+/**
+ * An amount for people to read, with its currency: `12000.00 USD` (not the database's
+ * `12000.00000000`). An amount with more decimals than the currency has (a rate-derived figure) is
+ * shown rounded half up to the minor units.
+ */
+export function displayAmount(value: Decimal.Value, minorUnits: number, currency: string): string {
+  return `${roundToMinorUnits(value, minorUnits).toFixed(minorUnits)} ${currency.trim()}`;
+}

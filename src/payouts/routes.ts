@@ -12,7 +12,7 @@ import type { TransferWorkflowGateway } from '../transfers/workflow-gateway';
 import { movementEndpoints } from '../transfers/routes';
 import { DEFAULT_RAIL_CALLBACK_TOLERANCE_SECONDS, RAIL_SIGNATURE_HEADER, RAIL_TIMESTAMP_HEADER, verifyRailCallback } from '../rail/signature';
 
-const CreatePayout = z.strictObject({
+export const CreatePayout = z.strictObject({
   source_account_id: Uuid,
   beneficiary_id: Uuid,
   source_amount: AmountString.optional(),
@@ -25,7 +25,7 @@ const CreatePayout = z.strictObject({
   metadata: z.record(SafeText(64).pipe(z.string().min(1)), SafeText(500)).optional(),
 });
 
-const RailEvent = z.object({
+export const RailEvent = z.object({
   payout_id: Uuid,
   rail_reference: z.string().min(1).max(100),
   event: z.enum(['settled', 'returned']),

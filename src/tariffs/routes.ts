@@ -25,9 +25,9 @@ const Range = z.strictObject({
   tx_description: SafeText(255).nullable().default(null),
 });
 const Ranges = z.array(Range).min(1).max(50);
-const CreateTariff = z.strictObject({ operation: z.enum(OPERATIONS), currency: CurrencyCode, ranges: Ranges });
-const ReplaceRanges = z.strictObject({ ranges: Ranges });
-const Calculate = z.strictObject({
+export const CreateTariff = z.strictObject({ operation: z.enum(OPERATIONS), currency: CurrencyCode, ranges: Ranges });
+export const ReplaceRanges = z.strictObject({ ranges: Ranges });
+export const Calculate = z.strictObject({
   operation: z.enum(OPERATIONS).optional(),
   source_currency: CurrencyCode,
   target_currency: CurrencyCode.optional(),

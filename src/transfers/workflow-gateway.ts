@@ -37,12 +37,32 @@ const ENSURE_STARTED_DEADLINE_MS = 3_000;
  */
 export type PayoutTiming = { settlementCheckSeconds: number; returnWindowSeconds: number };
 
-export function createTransferWorkflowGateway(deps: { client: Client; taskQueue: string; logger: Logger; holdTtlSeconds: number; payoutTiming?: PayoutTiming }) {
+export function createTransferWorkflowGateway(deps: {
+  client: Client;
+  taskQueue: string;
+  logger: Logger;
+  holdTtlSeconds: number;
+  payoutTiming?: PayoutTiming;
+  /** The workflow's one-line summary in the Temporal UI (src/transfers/workflow-summary.ts). */
+  summarize?: (t: TransferRow) => Promise<string>;
+}) {
   const { client, taskQueue } = deps;
 
+  /** Only for people looking at the UI: a summary that cannot be made never stops a start. */
+  async function summaryOf(t: TransferRow): Promise<string | undefined> {
+    if (!deps.summarize) return undefined;
+    try {
+      return await deps.summarize(t);
+    } catch (err) {
+      deps.logger.warn({ err, transferId: t.id }, 'no workflow summary');
+      return undefined;
+    }
+  }
+
   const workflowType = (t: TransferRow) => (t.kind === 'payout' ? PAYOUT_WORKFLOW_TYPE : TRANSFER_WORKFLOW_TYPE);
-  const startOptions = (t: TransferRow) => ({
+  const startOptions = (t: TransferRow, staticSummary: string | undefined) => ({
     workflowId: t.workflow_id,
+    ...(staticSummary ? { staticSummary } : {}),
     taskQueue,
     args: [{ ...toWorkflowInput(t, deps.holdTtlSeconds), ...(t.kind === 'payout' && deps.payoutTiming ? { payout: deps.payoutTiming } : {}) }] as [
       ReturnType<typeof toWorkflowInput>,
@@ -58,12 +78,13 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
   });
 
   async function startAndAwait(t: TransferRow, waitMs: number): Promise<WaitResult> {
+    const summary = await summaryOf(t);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), waitMs);
     try {
       await client.withAbortSignal(controller.signal, () =>
         client.workflow.executeUpdateWithStart(awaitTransferOutcomeUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflowV2>(workflowType(t), startOptions(t)),
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflowV2>(workflowType(t), startOptions(t, summary)),
         }),
       );
       return 'outcome';
@@ -72,7 +93,7 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
       if (!controller.signal.aborted) throw err;
       // The bound passed first. Make sure the workflow exists whatever stage the call reached, within
       // a few seconds more: an unreachable engine is answered 503 (and the recovery sweep starts it later).
-      await client.withDeadline(Date.now() + ENSURE_STARTED_DEADLINE_MS, () => ensureStarted(t));
+      await client.withDeadline(Date.now() + ENSURE_STARTED_DEADLINE_MS, () => ensureStarted(t, summary));
       return 'timeout';
     } finally {
       clearTimeout(timer);
@@ -80,9 +101,9 @@ export function createTransferWorkflowGateway(deps: { client: Client; taskQueue:
   }
 
   /** Starts the workflow unless it runs (then a no-op); `closed` when its run has already ended. */
-  async function ensureStarted(t: TransferRow): Promise<'running' | 'closed'> {
+  async function ensureStarted(t: TransferRow, summary?: string): Promise<'running' | 'closed'> {
     try {
-      await client.workflow.start<typeof transferWorkflowV2>(workflowType(t), startOptions(t));
+      await client.workflow.start<typeof transferWorkflowV2>(workflowType(t), startOptions(t, summary ?? (await summaryOf(t))));
       return 'running';
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
