@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Router } from 'express';
 import { createApp } from '../../src/api/app';
 import { ApiErrorCode } from '../../src/api/errors';
-import { openApiDocument } from '../../src/api/openapi';
+import { openApiDocument } from '../../src/api/openapi/document';
 import type { Db } from '../../src/db/knex';
 import { createServices } from '../../src/services';
 import { ResponseCode } from '../../src/transfers/outcomes';
