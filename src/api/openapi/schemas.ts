@@ -196,16 +196,21 @@ export const Spread = z
   .meta({ id: 'FxSpread' });
 type _SpreadDocumented = Assert<Documents<typeof Spread, SpreadRow>>;
 
+/** What pricing answers, whether as a price or as a quote that locks it. */
+const PRICED = {
+  operation_type: z.enum(OPERATIONS),
+  market_rate: Decimal.nullable(),
+  fx_rate: Decimal.nullable(),
+  source_amount: z.object({ amount: Decimal, currency: z.string() }),
+  target_amount: z.object({ amount: Decimal, currency: z.string() }),
+  calculated_fees: CalculatedFees,
+};
+
 export const Quote = z
   .object({
     id: Id,
     source_account_id: Id.nullable(),
-    operation_type: z.enum(OPERATIONS),
-    market_rate: Decimal.nullable(),
-    fx_rate: Decimal.nullable(),
-    source_amount: z.object({ amount: Decimal, currency: z.string() }),
-    target_amount: z.object({ amount: Decimal, currency: z.string() }),
-    calculated_fees: CalculatedFees,
+    ...PRICED,
     rate_as_of: Timestamp.nullable(),
     expires_at: Timestamp,
     used_by_transfer_id: Id.nullable(),
@@ -229,16 +234,7 @@ export const TariffSchema = z
   .meta({ id: 'Tariff', description: 'A fee schedule: amount ranges, each with a fixed fee and a percentage.' });
 type _TariffDocumented = Assert<Documents<typeof TariffSchema, Tariff>>;
 
-export const Price = z
-  .object({
-    operation_type: z.enum(OPERATIONS),
-    market_rate: Decimal.nullable(),
-    fx_rate: Decimal.nullable(),
-    source_amount: z.object({ amount: Decimal, currency: z.string() }),
-    target_amount: z.object({ amount: Decimal, currency: z.string() }),
-    calculated_fees: CalculatedFees,
-  })
-  .meta({ id: 'Price' });
+export const Price = z.object(PRICED).meta({ id: 'Price' });
 
 export const TrialBalanceSchema = z
   .object({
