@@ -52,6 +52,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     DATA_DIR: opts.dataDir,
     PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
+    // Ports of their own, so the stack starts beside a developer's `npm start` (9464/9465 by default).
+    METRICS_PORT: String(await freePort()),
+    TEMPORAL_METRICS_PORT: String(await freePort()),
     ADMIN_API_KEY: `sk_bench_${randomBytes(16).toString('hex')}`,
     ...opts.env,
   };

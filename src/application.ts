@@ -9,6 +9,7 @@ import { migrateLatest } from './db/migrator';
 import type { Config, RateLimits, TrustProxy } from './config';
 import { createServices, type ServiceOptions } from './services';
 import { createHttpRail } from './rail/client';
+import { observeHeldItems, startMetricsServer } from './observability/metrics';
 import type { PayoutTiming } from './transfers/workflow-gateway';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './temporal/worker';
@@ -51,6 +52,8 @@ export type ApplicationOptions = {
   onFatal?: (err: unknown) => void;
   /** Tests wrap the real activities (e.g. to simulate a crash after a commit). */
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
+  /** Where this process serves GET /metrics (port 0: any free one); unset, it serves none. Never on the API's port. */
+  metrics?: { host: string; port: number };
 };
 
 const RECOVERY_INTERVAL_MS = 5_000;
@@ -73,10 +76,11 @@ export function optionsFromConfig(config: Config) {
     complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
     payoutTiming: config.payoutTiming,
     temporalUiUrl: config.temporal.uiUrl,
+    metrics: config.metrics.port === 0 ? undefined : { host: config.metrics.host, port: config.metrics.port },
   } satisfies Partial<ApplicationOptions>;
 }
 
-export type Application = { db: Db; url: string | undefined; stop: () => Promise<void> };
+export type Application = { db: Db; url: string | undefined; metricsUrl?: string; stop: () => Promise<void> };
 
 /**
  * Wires the service together over a database URL and a Temporal address: migrates, then runs
@@ -91,8 +95,14 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
   };
 
   let url: string | undefined;
+  let metricsUrl: string | undefined;
   try {
     if (opts.migrate !== false) await migrateLatest(db);
+    if (opts.metrics) {
+      const metrics = await startMetricsServer({ ...opts.metrics, logger: opts.logger });
+      stops.push(metrics.stop);
+      metricsUrl = metrics.url;
+    }
     if (opts.runWorker) {
       const admin = await Connection.connect({ address: opts.temporalAddress });
       await ensureSearchAttributes(admin, opts.namespace).finally(() => admin.close());
@@ -150,6 +160,8 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         temporalUiUrl: opts.temporalUiUrl,
       });
       stops.push(recovery.start(RECOVERY_INTERVAL_MS));
+      const unobserve = observeHeldItems(db, opts.logger);
+      stops.push(async () => unobserve());
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(opts.port ?? 0, '0.0.0.0', () => resolve(s));
         s.once('error', reject);
@@ -164,7 +176,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
           }),
       );
     }
-    return { db, url, stop: stopAll };
+    return { db, url, metricsUrl, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

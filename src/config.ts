@@ -70,6 +70,12 @@ const EnvSchema = z.object({
     .refine((v) => /^(false|\d{1,2}|[0-9A-Za-z.:/_-]+(\s*,\s*[0-9A-Za-z.:/_-]+)*)$/i.test(v), 'must be false, a number of hops, or a comma-separated list of addresses or subnets')
     .default('false'),
   DATA_DIR: z.string().min(1).default('.data'),
+  /** This process's Prometheus metrics (GET /metrics) are served on this port only, never on PORT; 0 turns them off. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** The Temporal SDK's own worker metrics (Prometheus, GET /metrics), in processes that run the worker; 0 turns them off. */
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  /** The address both metrics ports listen on: loopback unless a scraper elsewhere must reach them. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type Config = {
@@ -98,6 +104,8 @@ export type Config = {
   rateLimits: RateLimits;
   trustProxy: TrustProxy;
   dataDir: string;
+  /** Ports 0: off. */
+  metrics: { host: string; port: number; temporalPort: number };
 };
 
 /** Requests allowed per window; see src/api/rate-limits.ts. */
@@ -151,5 +159,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: bo
     },
     trustProxy: trustProxyOf(e.TRUST_PROXY),
     dataDir: e.DATA_DIR,
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
   };
 }

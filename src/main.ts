@@ -11,7 +11,7 @@ import { createAuthService } from './auth/service';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
 import { TEMPORAL_ADDRESS_FILE } from './temporal/cli-wrapper';
-import { installTemporalRuntime } from './temporal/runtime';
+import { installTemporalRuntime, temporalMetricsOf } from './temporal/runtime';
 import { startRailProcess } from './rail/process';
 import { startSupervisedDatabase, startSupervisedDevServer } from './supervision/children';
 import { claimDataDir } from './supervision/leftovers';
@@ -22,7 +22,7 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'payments', config.logFormat);
-  installTemporalRuntime(logger);
+  installTemporalRuntime(logger, 'WARN', temporalMetricsOf(config));
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
   let shutdownStarted = false;
@@ -112,6 +112,7 @@ async function main() {
       `  Temporal:     ${temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Temporal CLI: npm run temporal -- workflow list   (the project's CLI, pointed at this server)`,
       `  Payout rail:  ${railUrl}${config.rail.url ? '' : ' (simulated bank, controls: PUT /controls/:account)'}`,
+      `  Metrics:      ${app.metricsUrl ?? '(off: METRICS_PORT=0)'}${temporalMetricsOf(config) ? `, Temporal worker: http://${config.metrics.host}:${config.metrics.temporalPort}/metrics` : ''}`,
       `  Postgres:     ${database.embedded ? 'embedded, data in ' + path.join(config.dataDir, 'postgres') : 'DATABASE_URL'}`,
       `  Admin key:    ${admin.shown}`,
       '',

@@ -2,7 +2,7 @@ import { optionsFromConfig, startApplication } from './application';
 import { createAuthService } from './auth/service';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
-import { installTemporalRuntime } from './temporal/runtime';
+import { installTemporalRuntime, temporalMetricsOf } from './temporal/runtime';
 
 /**
  * Runs one role (API or worker) against an existing Postgres and Temporal: the shape of a
@@ -14,7 +14,8 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
   if (!config.databaseUrl || !config.temporal.address || !config.rail.url || !config.rail.callbackSecret) {
     throw new Error(`npm run ${role} needs DATABASE_URL, TEMPORAL_ADDRESS, RAIL_URL and RAIL_CALLBACK_SECRET (npm start runs everything locally instead)`);
   }
-  installTemporalRuntime(logger);
+  // The SDK's worker metrics only where a worker runs: the API's client connection reports none.
+  installTemporalRuntime(logger, 'WARN', role === 'worker' ? temporalMetricsOf(config) : undefined);
   const app = await startApplication({
     ...optionsFromConfig(config),
     migrate: false,
@@ -30,9 +31,11 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
       callbackToleranceSeconds: config.rail.callbackToleranceSeconds,
     },
     onFatal: () => process.exit(1),
+    // The image's worker loads the bundle built at image build time (npm run build); unset, workflows/ is bundled at start.
+    workflowBundle: process.env.WORKFLOW_BUNDLE_PATH ? { codePath: process.env.WORKFLOW_BUNDLE_PATH } : undefined,
   });
   if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);
-  logger.info({ url: app.url }, `${role} started`);
+  logger.info({ url: app.url, metrics: app.metricsUrl }, `${role} started`);
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {

@@ -26,6 +26,7 @@ import { readinessHandler } from './readiness';
 import { apiReferenceRoutes } from './reference';
 import { securityHeaders } from './security-headers';
 import { dependencyUnavailable, unreachableDependency } from './unavailable';
+import { httpMetrics } from '../observability/http-metrics';
 
 export type AppDeps = {
   services: Services;
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps) {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.trustProxy);
+  app.use(httpMetrics());
   app.use((req, res, next) => {
     req.requestId = `req_${randomUUID().replace(/-/g, '')}`;
     res.set('X-Request-Id', req.requestId);

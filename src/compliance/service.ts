@@ -6,6 +6,7 @@ import type { CurrencyService } from '../currencies/service';
 import type { Db } from '../db/knex';
 import type { RateProvider } from '../fx/rates';
 import { Money } from '../money/money';
+import { afterCommit, complianceDecisions, complianceScreenings } from '../observability/metrics';
 import type { TransferRow } from '../transfers/model';
 import { screen as evaluate, type Party, type Rule, type Screening } from './engine';
 import type { MovementParties } from '../transfers/validation';
@@ -107,6 +108,7 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider; cur
       .onConflict(['subject_type', 'subject_id'])
       .ignore()
       .returning<ScreeningRow[]>('*');
+    if (row) afterCommit(trx, () => complianceScreenings.inc({ subject: t.kind, outcome: screening.outcome }));
     return row ?? (await findScreening(t, trx)) as ScreeningRow;
   }
 
@@ -143,7 +145,10 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider; cur
       .onConflict(['subject_type', 'subject_id'])
       .ignore()
       .returning<DecisionRow[]>('*');
-    if (inserted) return { decision: inserted, recorded: true };
+    if (inserted) {
+      afterCommit(trx, () => complianceDecisions.inc({ subject: input.subjectType, decision: input.decision }));
+      return { decision: inserted, recorded: true };
+    }
     const first = await trx('compliance_decisions').where({ subject_type: input.subjectType, subject_id: input.subjectId }).first<DecisionRow>();
     return { decision: first, recorded: false };
   }

@@ -8,16 +8,17 @@ export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 /**
  * Loads the timestamped migrations in migrations/ with the running process's own module loader
  * (tsx in development, the jest transform in tests), so knex never needs a TypeScript register hook.
+ * The compiled build (npm run build) has the same migrations as .js in dist/migrations, under the same names.
  */
 class DirectoryMigrationSource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
     return fs
       .readdirSync(MIGRATIONS_DIR)
-      .filter((f) => /^\d{14}_[\w-]+\.ts$/.test(f))
+      .filter((f) => /^\d{14}_[\w-]+\.[jt]s$/.test(f))
       .sort();
   }
   getMigrationName(file: string): string {
-    return file.replace(/\.ts$/, '');
+    return file.replace(/\.[jt]s$/, '');
   }
   async getMigration(file: string): Promise<Knex.Migration> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

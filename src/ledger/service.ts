@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex';
 import { isPgError, PG_CHECK_VIOLATION, PG_UNIQUE_VIOLATION } from '../db/knex';
 import { Money } from '../money/money';
+import { afterCommit, ledgerEntries, ledgerPostings } from '../observability/metrics';
 import { LedgerError, LedgerErrorCode } from './errors';
 import type { AccountRow, AccountWithCurrency, HoldRow, LedgerEntryRow, LedgerTransactionRow, PostedTransaction } from './model';
 
@@ -208,6 +209,7 @@ export function createLedgerService(deps: LedgerDeps) {
     }
     const first = rows[0];
     if (first?.refusal) return { refused: new LedgerError(first.refusal as LedgerErrorCode, first.refusal_message ?? first.refusal) };
+    if (first && !first.replayed) afterCommit(trx, () => countPosting(rows));
     return { posted: postedFromRows(rows) };
   }
 
@@ -276,7 +278,16 @@ export function createLedgerService(deps: LedgerDeps) {
 export type LedgerService = ReturnType<typeof createLedgerService>;
 
 /** A row of ledger_post_transaction's result: the transaction's columns, then one entry's. */
+/** A new posting (not a replay), in the metrics: one transaction of its kind, and its entries by currency. */
+function countPosting(rows: PostingRow[]): void {
+  const kind = rows[0]?.kind ?? 'unknown';
+  ledgerPostings.inc({ kind });
+  for (const r of rows) ledgerEntries.inc({ kind, currency: r.currency.trim() });
+}
+
 type PostingRow = {
+  /** True when the idempotency key was posted before: the first posting is returned, nothing is written. */
+  replayed: boolean | null;
   /** A LedgerErrorCode when the posting was refused (then nothing else is set). */
   refusal: string | null;
   refusal_message: string | null;

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { railCalls } from '../observability/metrics';
 
 /** What the payout workflow needs from a payout rail; the simulated rail and a real bank implement it. */
 export interface PayoutRail {
@@ -27,7 +28,19 @@ export function createHttpRail(baseUrl: string, timeoutMs = 10_000): PayoutRail 
     if (res.status >= 500) throw new Error(`payout rail answered ${res.status}`);
     return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
   };
-  return {
+  /** Each call in the metrics, by its result; a throw is `error` (retried) or `bad_request` (not). */
+  const timed = async <T>(operation: 'send' | 'status', run: () => Promise<T>, resultOf: (r: T) => string): Promise<T> => {
+    const end = railCalls.startTimer({ operation });
+    try {
+      const result = await run();
+      end({ result: resultOf(result) });
+      return result;
+    } catch (err) {
+      end({ result: err instanceof ApplicationFailure ? 'bad_request' : 'error' });
+      throw err;
+    }
+  };
+  const http: PayoutRail = {
     async send(p) {
       const res = await call('/payments', {
         method: 'POST',
@@ -55,5 +68,11 @@ export function createHttpRail(baseUrl: string, timeoutMs = 10_000): PayoutRail 
         reason: res.body.reason ? String(res.body.reason) : undefined,
       };
     },
+  };
+  const RESULTS = ['accepted', 'rejected', 'settled', 'returned', 'unknown'];
+  const bounded = (status: string) => (RESULTS.includes(status) ? status : 'other');
+  return {
+    send: (p) => timed('send', () => http.send(p), (r) => r.status),
+    status: (payoutId) => timed('status', () => http.status(payoutId), (r) => bounded(r.status)),
   };
 }

@@ -16,7 +16,9 @@ export async function startRailProcess(opts: {
   /** The rail keeps payments in memory: losing it mid-run is worth stopping for. */
   onUnexpectedExit?: (err: Error) => void;
 }): Promise<RailProcess> {
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(ROOT, 'src/rail/main.ts')], {
+  // From the compiled build (dist/src/rail/process.js) the rail is dist/src/rail/main.js, run by node itself.
+  const args = __filename.endsWith('.js') ? [path.join(__dirname, 'main.js')] : [require.resolve('tsx/cli'), path.join(__dirname, 'main.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, PORT: String(opts.port ?? 0), RAIL_CALLBACK_SECRET: opts.callbackSecret },
     stdio: ['ignore', 'pipe', 'pipe'],

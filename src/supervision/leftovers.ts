@@ -15,11 +15,12 @@ export type ChildName = 'temporal' | 'rail';
 
 /**
  * What a leftover's command line must contain, so that a recycled pid is never signalled: Postgres
- * and the dev server name their files in this data folder; the rail and npm start their programs.
+ * and the dev server name their files in this data folder; the rail and npm start their programs
+ * (`.ts` under tsx, `.js` compiled).
  */
 function commandMarks(dataDir: string): Record<ChildName | 'postgres' | 'owner', string> {
   const dir = path.resolve(dataDir);
-  return { owner: 'src/main.ts', rail: 'src/rail/main.ts', temporal: path.join(dir, 'temporal.db'), postgres: path.join(dir, 'postgres') };
+  return { owner: 'src/main.', rail: 'src/rail/main.', temporal: path.join(dir, 'temporal.db'), postgres: path.join(dir, 'postgres') };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

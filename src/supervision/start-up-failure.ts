@@ -9,7 +9,7 @@ export function explainStartUpFailure(err: unknown, config: Config): string {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   switch (e.code) {
     case 'EADDRINUSE':
-      return `port ${e.port ?? config.port} is already in use (another npm start?): stop what uses it, or set PORT to a free port.`;
+      return `port ${e.port ?? config.port} is already in use (another npm start?): stop what uses it, or set ${e.port !== undefined && e.port === config.metrics.port ? 'METRICS_PORT' : 'PORT'} to a free port.`;
     case 'EACCES':
       return `${e.message}: the user running npm start lacks permission; check the folder's owner and mode, or set DATA_DIR to a folder it can write.`;
     case 'ENOSPC':

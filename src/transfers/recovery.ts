@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
+import { recoveryRestarts } from '../observability/metrics';
 import type { TransferRow } from './model';
 import type { TransferWorkflowGateway } from './workflow-gateway';
 import { contactSupport } from './outcomes';
@@ -22,7 +23,12 @@ export function createTransferRecovery(deps: { db: Db; transfers: TransferReposi
       .orderBy('created_at')
       .limit(deps.batchSize ?? 100)) as TransferRow[];
     for (const transfer of stale) {
-      if ((await deps.gateway.ensureStarted(transfer)) === 'closed') await closedUnprepared(transfer);
+      const started = await deps.gateway.ensureStarted(transfer).catch((err: unknown) => {
+        recoveryRestarts.inc({ result: 'error' });
+        throw err;
+      });
+      recoveryRestarts.inc({ result: started });
+      if (started === 'closed') await closedUnprepared(transfer);
     }
     return stale.length;
   }

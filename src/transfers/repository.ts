@@ -2,6 +2,7 @@ import type { Db } from '../db/knex';
 import { priceColumns, type TransferRow } from './model';
 import { RESPONSE_MESSAGES, ResponseCode, TERMINAL_STATUSES, type RecordedOutcome, type TransferStatus } from './outcomes';
 import type { PriceRecord } from '../pricing/service';
+import { afterCommit, movementOutcomes } from '../observability/metrics';
 
 export type TransferOutcomeRecord = RecordedOutcome;
 
@@ -37,6 +38,11 @@ export function createTransferRepository(db: Db) {
 
   const touch = (trx: Db, columns: Record<string, unknown>) => ({ ...columns, updated_at: trx.fn.now() });
 
+  /** Counts a row this step moved into a state with a response code (held, or an outcome), once it commits. */
+  const countState = (trx: Db, row: Pick<TransferRow, 'kind' | 'status' | 'response_code'> | undefined) => {
+    if (row?.response_code) afterCommit(trx, () => movementOutcomes.inc({ kind: row.kind, status: row.status, response_code: row.response_code as string }));
+  };
+
   async function linkHold(id: string, holdId: string, trx: Db = db): Promise<void> {
     await trx('transfers').where({ id }).update(touch(trx, { hold_id: holdId }));
   }
@@ -70,6 +76,7 @@ export function createTransferRepository(db: Db) {
     if (prepared.held) Object.assign(columns, heldColumns(trx, prepared.held));
     if (prepared.outcome) Object.assign(columns, outcomeColumns(trx, prepared.outcome));
     const [row] = await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, columns)).returning<TransferRow[]>('*');
+    if (prepared.held || prepared.outcome) countState(trx, row);
     return row ?? mustGet(id, trx);
   }
 
@@ -90,7 +97,8 @@ export function createTransferRepository(db: Db) {
 
   /** processing → held (seed 001's 12 quarantined), with when the hold expires; a repeat changes nothing. */
   async function hold(id: string, input: { expiresInSeconds: number; reason: string }, trx: Db = db): Promise<void> {
-    await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, heldColumns(trx, input)));
+    const [row] = await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, heldColumns(trx, input))).returning<TransferRow[]>(['kind', 'status', 'response_code']);
+    countState(trx, row);
   }
 
   /** held → processing once released, to be posted. */
@@ -113,9 +121,11 @@ export function createTransferRepository(db: Db) {
 
   /** completed → returned: the beneficiary's bank sent a settled payout back and it was reversed. */
   async function markReturned(id: string, message: string, trx: Db = db): Promise<void> {
-    await trx('transfers')
+    const [row] = await trx('transfers')
       .where({ id, status: 'completed' })
-      .update(touch(trx, { status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500) }));
+      .update(touch(trx, { status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500) }))
+      .returning<TransferRow[]>(['kind', 'status', 'response_code']);
+    countState(trx, row);
   }
 
   /** Records the price once: a retried pricing step keeps (and returns) the first price. */
@@ -130,6 +140,7 @@ export function createTransferRepository(db: Db) {
    */
   async function recordOutcome(id: string, outcome: TransferOutcomeRecord, trx: Db = db, links: Record<string, string> = {}): Promise<TransferRow> {
     const [updated] = await trx('transfers').whereIn('status', OPEN).andWhere({ id }).update(touch(trx, { ...outcomeColumns(trx, outcome), ...links })).returning<TransferRow[]>('*');
+    countState(trx, updated);
     return updated ?? mustGet(id, trx);
   }
 
