@@ -10,6 +10,7 @@ import type { Config, RateLimits, TrustProxy } from './config';
 import { createServices, type ServiceOptions } from './services';
 import { createHttpRail } from './rail/client';
 import { observeHeldItems, startMetricsServer } from './observability/metrics';
+import { temporalClientInterceptors } from './observability/tracing';
 import type { PayoutTiming } from './transfers/workflow-gateway';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './temporal/worker';
@@ -143,7 +144,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
     if (opts.runApi) {
       const connection = await Connection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
-      const client = new Client({ connection, namespace: opts.namespace });
+      const client = new Client({ connection, namespace: opts.namespace, interceptors: temporalClientInterceptors() });
       const { app, recovery } = createApp({
         services,
         temporal: client,

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { traceLogFields } from './observability/tracing';
 
 /** `pretty`: one coloured line per record, for a person at a terminal; `json`: one JSON object per line, for machines. */
 export type LogFormat = 'pretty' | 'json';
@@ -10,7 +11,8 @@ export function chooseLogFormat(explicit: LogFormat | undefined, stdoutIsTty: bo
 }
 
 export function createLogger(level: string, name = 'payments', format: LogFormat = 'json'): Logger {
-  const options = { name, level, redact: ['req.headers.authorization', 'key'] };
+  // trace_id/span_id of the active span, when tracing is on (src/observability/tracing.ts).
+  const options = { name, level, redact: ['req.headers.authorization', 'key'], mixin: traceLogFields };
   if (format === 'json') return pino(options);
   // In the same thread and synchronous, like pino's own stdout: nothing is lost when the process exits.
   // One line per record (an error's stack still gets its own lines); coloured only on a terminal.

@@ -3,6 +3,8 @@
  * the Temporal dev server (TEMPORAL_ADDRESS or the CLI's, state in .data/temporal.db, Web UI),
  * the worker and the API. Prints the URLs and an admin key; Ctrl-C stops it all.
  */
+// First: the tracing instrumentations must be in place before express and pg are loaded.
+import './observability/tracing-bootstrap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';

@@ -3,6 +3,7 @@ import { createAuthService } from './auth/service';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
 import { installTemporalRuntime, temporalMetricsOf } from './temporal/runtime';
+import { tracingActive } from './observability/tracing';
 
 /**
  * Runs one role (API or worker) against an existing Postgres and Temporal: the shape of a
@@ -32,7 +33,8 @@ export async function runRole(role: 'api' | 'worker'): Promise<void> {
     },
     onFatal: () => process.exit(1),
     // The image's worker loads the bundle built at image build time (npm run build); unset, workflows/ is bundled at start.
-    workflowBundle: process.env.WORKFLOW_BUNDLE_PATH ? { codePath: process.env.WORKFLOW_BUNDLE_PATH } : undefined,
+    // With tracing on it is bundled at start too, with the tracing workflow interceptors (the pre-built bundle has none).
+    workflowBundle: process.env.WORKFLOW_BUNDLE_PATH && !tracingActive() ? { codePath: process.env.WORKFLOW_BUNDLE_PATH } : undefined,
   });
   if (role === 'api' && config.adminApiKey) await createAuthService({ db: app.db }).ensureAdminKey(config.adminApiKey);
   logger.info({ url: app.url, metrics: app.metricsUrl }, `${role} started`);

@@ -86,7 +86,18 @@ export function createApp(deps: AppDeps) {
     next();
   });
   app.use(securityHeaders());
-  app.use(pinoHttp({ logger, genReqId: (req) => (req as Request).requestId, autoLogging: { ignore: (req) => req.url === '/health' } }));
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => (req as Request).requestId,
+      autoLogging: { ignore: (req) => req.url === '/health' },
+      // Set by the routes that create a transfer or payout (src/transfers/routes.ts).
+      customProps: (_req, res) => {
+        const { transferId, workflowId } = (res as Response).locals ?? {};
+        return transferId ? { transferId, workflowId } : {};
+      },
+    }),
+  );
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

@@ -1,4 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { temporalWorkerTracing } from '../observability/tracing';
 
 export type WorkerSetup = {
   connection: NativeConnection;
@@ -15,11 +16,15 @@ export type WorkerSetup = {
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
 export async function createWorker(setup: WorkerSetup): Promise<Worker> {
+  // Only when tracing is on. A pre-built bundle cannot take interceptor modules here: it must have been
+  // built with WORKFLOW_TRACING_INTERCEPTORS_MODULE in bundleWorkflowCode's workflowInterceptorModules.
+  const tracing = temporalWorkerTracing({ prebuiltBundle: Boolean(setup.workflowBundle) });
   return Worker.create({
     connection: setup.connection,
     namespace: setup.namespace,
     taskQueue: setup.taskQueue,
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: setup.workflowsPath ?? WORKFLOWS_PATH }),
     activities: setup.activities,
+    ...tracing,
   });
 }

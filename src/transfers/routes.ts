@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
@@ -51,6 +52,10 @@ const isOpen = (t: TransferRow) => t.status === 'processing' || t.status === 'se
 export async function startAndRespond(req: Request, res: Response, deps: MovementDeps, created: { transfer: TransferRow; replayed: boolean }): Promise<void> {
   const { transfer, replayed } = created;
   const collection = transfer.kind === 'payout' ? 'payouts' : 'transfers';
+  // For the request's log line (customProps in src/api/app.ts) and its trace.
+  res.locals.transferId = transfer.id;
+  res.locals.workflowId = transfer.workflow_id;
+  trace.getActiveSpan()?.setAttributes({ 'payments.transfer_id': transfer.id, 'temporal.workflow_id': transfer.workflow_id });
   if (isOpen(transfer)) {
     try {
       await deps.gateway.startAndAwait(transfer, deps.syncWaitMs);
