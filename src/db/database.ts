@@ -8,7 +8,7 @@ import { createDb, type Db } from './knex';
 export type DatabaseHandle = { url: string; embedded: boolean; stop: () => Promise<void> };
 
 /** Port the embedded cluster prefers, so its URL stays the same across restarts when it is free. */
-const PREFERRED_EMBEDDED_PORT = 54329;
+export const PREFERRED_EMBEDDED_PORT = 54329;
 const USER_PASSWORD = 'postgres:postgres';
 
 /**

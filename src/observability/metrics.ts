@@ -76,29 +76,15 @@ export const recoveryRestarts = new Counter({
 /** Databases whose held items the gauges report (the API's); the latest one registered is asked. */
 const heldSources: Array<{ db: Db; logger: Logger }> = [];
 
-const heldPending = new Gauge({
-  name: 'payments_held_pending',
-  help: 'Transfers and payouts held for a compliance decision that have none yet (read from the database at scrape time)',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-  collect: () => collectHeldOnce(),
-});
+/** A held-items gauge: read from the database at scrape time, by kind. */
+const heldGauge = (name: string, help: string) =>
+  new Gauge({ name, help, labelNames: ['kind'] as const, registers: [registry], collect: () => collectHeldOnce() });
 
-const heldOldestAge = new Gauge({
-  name: 'payments_held_oldest_age_seconds',
-  help: 'Age of the oldest held item waiting for a decision',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-  collect: () => collectHeldOnce(),
-});
-
-const heldMedianAge = new Gauge({
-  name: 'payments_held_median_age_seconds',
-  help: 'Median age of the held items waiting for a decision',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-  collect: () => collectHeldOnce(),
-});
+const heldGauges = {
+  pending: heldGauge('payments_held_pending', 'Transfers and payouts held for a compliance decision that have none yet (read from the database at scrape time)'),
+  oldest: heldGauge('payments_held_oldest_age_seconds', 'Age of the oldest held item waiting for a decision'),
+  median: heldGauge('payments_held_median_age_seconds', 'Median age of the held items waiting for a decision'),
+};
 
 const KINDS = ['transfer', 'payout'] as const;
 
@@ -111,18 +97,14 @@ const collectHeldOnce = () => (heldCollection ??= collectHeld().finally(() => (h
  * When the database cannot answer, the gauges are left out of that scrape rather than stale.
  */
 async function collectHeld(): Promise<void> {
-  heldPending.reset();
-  heldOldestAge.reset();
-  heldMedianAge.reset();
+  for (const gauge of Object.values(heldGauges)) gauge.reset();
   const source = heldSources[heldSources.length - 1];
   if (!source) return;
   const rows = await queryHeld(source.db).catch((err: unknown) => source.logger.warn({ err }, 'held items metrics: the database did not answer'));
   if (!rows) return;
   for (const kind of KINDS) {
     const row = rows.find((r) => r.kind === kind);
-    heldPending.set({ kind }, row?.pending ?? 0);
-    heldOldestAge.set({ kind }, row?.oldest ?? 0);
-    heldMedianAge.set({ kind }, row?.median ?? 0);
+    for (const field of ['pending', 'oldest', 'median'] as const) heldGauges[field].set({ kind }, row?.[field] ?? 0);
   }
 }
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config';
+import { PREFERRED_EMBEDDED_PORT, type DatabaseHandle } from '../db/database';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { preferredOrFreePort } from '../net';
 import { ensureTemporalCli } from '../temporal/cli';
@@ -7,17 +8,14 @@ import { startDevServer } from '../temporal/dev-server';
 import type { DataDirClaim } from './leftovers';
 import { superviseChild, type Supervision } from './restarts';
 
-/** Ports the children prefer, so their addresses stay the same across restarts when they are free. */
-const PREFERRED_EMBEDDED_PORT = 54329;
+/** The port the dev server prefers, so its address stays the same across restarts when it is free. */
 const PREFERRED_TEMPORAL_PORT = 7233;
-
-export type SupervisedDatabase = { url: string; embedded: boolean; stop: () => Promise<void> };
 
 /**
  * DATABASE_URL when set (someone else runs it); otherwise the embedded PostgreSQL in
  * `<DATA_DIR>/postgres`, restarted on the same port and data when it dies.
  */
-export async function startSupervisedDatabase(config: Config, supervision: Supervision): Promise<SupervisedDatabase> {
+export async function startSupervisedDatabase(config: Config, supervision: Supervision): Promise<DatabaseHandle> {
   const { logger } = supervision;
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => undefined };
   const dataDir = path.resolve(config.dataDir, 'postgres');

@@ -2,6 +2,7 @@ import type { CurrencyService } from '../currencies/service';
 import type { Db } from '../db/knex';
 import { displayAmount } from '../money/money';
 import type { TransferRow } from './model';
+import { loadParties } from './validation';
 
 /** Temporal keeps a workflow's summary short (it is one line in the UI's list). */
 const MAX_SUMMARY_CHARS = 200;
@@ -24,21 +25,15 @@ export function workflowSummary(t: TransferRow, parties: SummaryParties, units: 
   return text.length > MAX_SUMMARY_CHARS ? `${text.slice(0, MAX_SUMMARY_CHARS - 1)}…` : text;
 }
 
-/** Looks up the parties' names (the holders; a payout's beneficiary) and the currencies' minor units. */
+/** The parties' names (the holders; a payout's beneficiary), as validation reads them, and the currencies' minor units. */
 export function createWorkflowSummaries(deps: { db: Db; currencies: CurrencyService }) {
   return async function summarize(t: TransferRow): Promise<string> {
-    const [names, sourceUnits, targetUnits] = await Promise.all([
-      deps
-        .db('accounts as sa')
-        .join('customers as sc', 'sc.id', 'sa.customer_id')
-        .leftJoin('accounts as da', 'da.id', deps.db.raw('?', [t.destination_account_id]))
-        .leftJoin('customers as dc', 'dc.id', 'da.customer_id')
-        .leftJoin('beneficiaries as b', 'b.id', deps.db.raw('?', [t.beneficiary_id]))
-        .where('sa.id', t.source_account_id)
-        .first<{ source: string | null; destination: string | null } | undefined>('sc.name as source', deps.db.raw('coalesce(b.name, dc.name) as destination')),
+    const [parties, sourceUnits, targetUnits] = await Promise.all([
+      loadParties(deps.db, t),
       deps.currencies.minorUnits(t.source_currency),
       deps.currencies.minorUnits(t.target_currency),
     ]);
-    return workflowSummary(t, { source: names?.source ?? undefined, destination: names?.destination ?? undefined }, { source: sourceUnits, target: targetUnits });
+    const names = { source: parties.source?.holder_name ?? undefined, destination: parties.beneficiary?.name ?? parties.destination?.holder_name ?? undefined };
+    return workflowSummary(t, names, { source: sourceUnits, target: targetUnits });
   };
 }
