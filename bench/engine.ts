@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { stopChild } from '../src/temporal/dev-server';
+import { stopChild } from '../src/temporal/process';
 import { atConcurrency, oneAtATime, type Latency, type Throughput } from './measure';
 
 export type EngineResult = { oneActivity: Latency & Throughput; oneLocalActivity: Latency & Throughput };

@@ -119,7 +119,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       // clients wait at that mark until it is injected, so the last ones started are in flight.
       const dueAt = (i: number) => (i < opts.faults.length ? Math.max(1, Math.round(((i + 1) * opts.total) / (opts.faults.length + 1))) : opts.total);
       let released = dueAt(0);
-      load = startLoad({ api, pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => released });
+      load = startLoad({ apis: [api], pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => released });
       const ctx: FaultContext = { stack, load, boundMs: opts.recoveryBoundSeconds * 1000, say, afterRestart };
       try {
         for (const [i, kind] of opts.faults.entries()) {

@@ -24,6 +24,8 @@ export type Outcome = {
   /** What made the client give up (a 4xx refusal, or the run's time limit). */
   error?: string;
   retries: number;
+  /** Which of the load's APIs it was submitted to (and retried and polled on). */
+  via: number;
   startedAt: number;
   endedAt?: number;
 };
@@ -40,15 +42,18 @@ export type Load = {
 /**
  * `released()`: how many movements clients may have started so far (a client waits at that mark
  * until it moves), so that the faults can be spread over the load with movements in flight at each.
+ * Movement i goes to `apis[i % apis.length]`: replicas behind a load balancer, one client's view.
  */
-export function startLoad(opts: { api: ApiClient; pool: PoolItem[]; total: number; concurrency: number; signal: AbortSignal; released: () => number }): Load {
+export function startLoad(opts: { apis: ApiClient[]; pool: PoolItem[]; total: number; concurrency: number; signal: AbortSignal; released: () => number }): Load {
   const load: Omit<Load, 'done'> = { outcomes: [], inFlight: new Set(), retries: {} };
   const client = async () => {
     for (;;) {
       while (!opts.signal.aborted && load.outcomes.length >= Math.min(opts.released(), opts.total) && load.outcomes.length < opts.total) await sleep(20);
       if (opts.signal.aborted || load.outcomes.length >= opts.total) break;
-      const item = opts.pool[load.outcomes.length % opts.pool.length] as PoolItem;
-      const outcome: Outcome = { key: randomUUID(), kind: item.kind, retries: 0, startedAt: performance.now() };
+      const index = load.outcomes.length;
+      const item = opts.pool[index % opts.pool.length] as PoolItem;
+      const via = index % opts.apis.length;
+      const outcome: Outcome = { key: randomUUID(), kind: item.kind, retries: 0, via, startedAt: performance.now() };
       load.outcomes.push(outcome);
       load.inFlight.add(outcome);
       try {
@@ -56,7 +61,7 @@ export function startLoad(opts: { api: ApiClient; pool: PoolItem[]; total: numbe
           outcome.retries++;
           load.retries[cause] = (load.retries[cause] ?? 0) + 1;
         };
-        Object.assign(outcome, await submit(opts.api, item.movement, outcome.key, { whileDown: true, onRetry, signal: opts.signal }));
+        Object.assign(outcome, await submit(opts.apis[via] as ApiClient, item.movement, outcome.key, { whileDown: true, onRetry, signal: opts.signal }));
       } catch (err) {
         outcome.error = err instanceof Error ? err.message : String(err);
       } finally {

@@ -16,6 +16,11 @@ const EnvSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
   /** When unset, the Temporal CLI dev server is started (see src/temporal/dev-server.ts). */
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  /**
+   * Without TEMPORAL_ADDRESS, which Temporal npm start runs: `dev`, the CLI's dev server on a SQLite
+   * file with its Web UI; `server`, the Temporal server itself on PostgreSQL (src/temporal/server.ts).
+   */
+  TEMPORAL_ENGINE: z.enum(['dev', 'server']).default('dev'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('payments'),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
@@ -87,6 +92,7 @@ export type Config = {
   databasePoolMax: number;
   temporal: {
     address: string | undefined;
+    engine: 'dev' | 'server';
     namespace: string;
     taskQueue: string;
     uiPort: number;
@@ -137,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: bo
     databasePoolMax: e.DATABASE_POOL_MAX,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
+      engine: e.TEMPORAL_ENGINE,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiPort: e.TEMPORAL_UI_PORT,

@@ -13,8 +13,10 @@ import { loadConfig } from './config';
 
 const RECENT_MS = 120_000;
 
-export async function workerIsPolling(opts: { address: string; namespace: string; taskQueue: string; hostname?: string; now?: number }): Promise<boolean> {
+/** `identity`: one worker's exact identity (`<pid>@<hostname>`) rather than any on this host. */
+export async function workerIsPolling(opts: { address: string; namespace: string; taskQueue: string; hostname?: string; identity?: string; now?: number }): Promise<boolean> {
   const hostname = opts.hostname ?? os.hostname();
+  const isOurs = (identity: string) => (opts.identity ? identity === opts.identity : identity.endsWith(`@${hostname}`));
   const now = opts.now ?? Date.now();
   const connection = await Connection.connect({ address: opts.address, connectTimeout: 5_000 });
   try {
@@ -23,7 +25,7 @@ export async function workerIsPolling(opts: { address: string; namespace: string
       const { pollers } = await connection.workflowService.describeTaskQueue({ namespace: opts.namespace, taskQueue: { name: opts.taskQueue }, taskQueueType });
       const ours = (pollers ?? []).some((p) => {
         const seconds = Number(p.lastAccessTime?.seconds ?? 0);
-        return (p.identity ?? '').endsWith(`@${hostname}`) && now - seconds * 1000 < RECENT_MS;
+        return isOurs(p.identity ?? '') && now - seconds * 1000 < RECENT_MS;
       });
       if (!ours) return false;
     }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { stopChild, stopWithParent } from '../temporal/dev-server';
+import { stopChild, stopWithParent } from '../temporal/process';
 
 export type RailProcess = { url: string; pid: number | undefined; stop: () => Promise<void> };
 
