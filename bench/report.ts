@@ -21,6 +21,8 @@ export type BenchResults = {
   finishedAt?: string;
   file?: EngineRun;
   memory?: EngineRun;
+  /** TEMPORAL_ENGINE=server: the Temporal server itself on PostgreSQL. */
+  server?: EngineRun;
 };
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
@@ -38,7 +40,7 @@ export function renderReport(r: BenchResults): string {
     `| engine | workload | p50 one at a time | completed/s at ${c} | answered 201 |`,
     '|---|---|---|---|---|',
   ];
-  for (const [engine, run] of [['file', r.file], ['memory', r.memory]] as const) {
+  for (const [engine, run] of [['file', r.file], ['memory', r.memory], ['server', r.server]] as const) {
     if (!run) continue;
     const row = (name: string, m: { p50Ms: number; perSecond: number }, answered?: number) =>
       lines.push(`| ${engine} | ${name} | ${ms(m.p50Ms)} | ${perSecond(m.perSecond)} | ${answered === undefined ? '' : pct(answered)} |`);
@@ -47,6 +49,25 @@ export function renderReport(r: BenchResults): string {
     row('`POST /v1/transfers`, same currency', run.sameCurrency, run.sameCurrency.answered201);
     if (run.fx) row('`POST /v1/transfers`, FX with fees', run.fx, run.fx.answered201);
     if (run.payouts) row('`POST /v1/payouts`, rail latency 0', run.payouts, run.payouts.answered201);
+  }
+  if (r.file && r.server) {
+    const f = r.file;
+    const sv = r.server;
+    lines.push(
+      '',
+      'The Temporal server on PostgreSQL against the dev server on its SQLite file, side by side in this run:',
+      '',
+      '| workload | server ÷ file, completed/s | server ÷ file, p50 |',
+      '|---|---|---|',
+      `| workflow, one no-op activity | ${times(sv.engine.oneActivity.perSecond / f.engine.oneActivity.perSecond)} | ${times(sv.engine.oneActivity.p50Ms / f.engine.oneActivity.p50Ms)} |`,
+      `| \`POST /v1/transfers\`, same currency | ${times(sv.sameCurrency.perSecond / f.sameCurrency.perSecond)} | ${times(sv.sameCurrency.p50Ms / f.sameCurrency.p50Ms)} |`,
+      ...(sv.fx && f.fx ? [`| \`POST /v1/transfers\`, FX with fees | ${times(sv.fx.perSecond / f.fx.perSecond)} | ${times(sv.fx.p50Ms / f.fx.p50Ms)} |`] : []),
+      ...(sv.payouts && f.payouts ? [`| \`POST /v1/payouts\` | ${times(sv.payouts.perSecond / f.payouts.perSecond)} | ${times(sv.payouts.p50Ms / f.payouts.p50Ms)} |`] : []),
+    );
+    if (sv.crash) {
+      const k = sv.crash;
+      lines.push('', `Crash on the server engine: ready again ${k.restartSeconds.toFixed(1)} s after SIGKILL, every transfer terminal ${k.recoverySeconds.toFixed(1)} s after /ready; lost ${k.lost}, doubled ${k.doubled}.`);
+    }
   }
   if (r.file?.ledger) {
     const l = r.file.ledger;

@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: the service's speed against the engine's ceiling, side by side in one run.
  *
- *   npm run bench -- [--concurrency 30] [--sequential 40] [--total 300] [--engine file,memory]
+ *   npm run bench -- [--concurrency 30] [--sequential 40] [--total 300] [--engine file,memory,server]
  *                    [--skip crash,ledger,payouts,fx] [--out bench-results.json]
  *
- * Starts the stack as `npm start` does (embedded Postgres, the Temporal dev server on its SQLite
- * file) in a temporary data folder, or uses BENCH_API_URL + ADMIN_API_KEY (and TEMPORAL_ADDRESS)
+ * Engines: `file`, the stack as `npm start` runs it (embedded Postgres, the Temporal dev server on
+ * its SQLite file); `memory`, the dev server in memory; `server`, `TEMPORAL_ENGINE=server npm start`
+ * (the Temporal server itself, its state in the embedded Postgres). Each stack in a temporary folder, or uses BENCH_API_URL + ADMIN_API_KEY (and TEMPORAL_ADDRESS)
  * for a stack that is already running; TEMPORAL_ADDRESS and DATABASE_URL are passed to the stack
  * it starts. Prints progress on stderr, a table of figures and ratios on stdout, and writes JSON.
  */
@@ -30,7 +31,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '30' },
     sequential: { type: 'string', default: '40' },
     total: { type: 'string', default: '300' },
-    engine: { type: 'string', default: 'file,memory' },
+    engine: { type: 'string', default: 'file,memory,server' },
     skip: { type: 'string', default: '' },
     'crash-total': { type: 'string', default: '600' },
     'ledger-seconds': { type: 'string', default: '5' },
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   fs.chmodSync(workDir, 0o755);
   try {
     if (engines.has('file')) results.file = await onStack('file', workDir, {});
+    if (engines.has('server') && !process.env.TEMPORAL_ADDRESS && !process.env.BENCH_API_URL) results.server = await onStack('server', workDir, { TEMPORAL_ENGINE: 'server' });
     if (engines.has('memory') && !process.env.TEMPORAL_ADDRESS && !process.env.BENCH_API_URL) {
       // The same comparison with the dev server's state in memory: the SQLite file no longer caps the
       // engine, so what is left of a transfer's cost is the project's own.
@@ -70,8 +72,14 @@ async function main(): Promise<void> {
   say(`results written to ${path.resolve(args.out as string)}`);
 }
 
-async function onStack(label: 'file' | 'memory', workDir: string, env: Record<string, string>, opts: { memory?: boolean } = {}): Promise<EngineRun> {
-  say(`— ${label === 'file' ? 'engine: dev server on its SQLite file (as npm start runs it)' : 'engine: dev server in memory'} —`);
+const ENGINE_LABELS = {
+  file: 'engine: dev server on its SQLite file (as npm start runs it)',
+  memory: 'engine: dev server in memory',
+  server: 'engine: the Temporal server on PostgreSQL (TEMPORAL_ENGINE=server npm start)',
+} as const;
+
+async function onStack(label: keyof typeof ENGINE_LABELS, workDir: string, env: Record<string, string>, opts: { memory?: boolean } = {}): Promise<EngineRun> {
+  say(`— ${ENGINE_LABELS[label]} —`);
   const external = process.env.BENCH_API_URL;
   const stack: Stack | undefined = external ? undefined : await startStack({ dataDir: path.join(workDir, label), env });
   const apiUrl = external ?? (stack as Stack).apiUrl;
@@ -84,7 +92,8 @@ async function onStack(label: 'file' | 'memory', workDir: string, env: Record<st
     if (opts.memory) return run;
     if (!skip.has('fx')) run.fx = await measureMovements(`${label}: FX transfers with fees`, api, await fxFixtures(api, load.concurrency), load);
     if (!skip.has('payouts') && stack) run.payouts = await measureMovements(`${label}: payouts`, api, await payoutFixtures(api, stack.railUrl, load.concurrency), load);
-    if (!skip.has('ledger') && stack) run.ledger = await measureLedger(await stack.databaseUrl(), { concurrency: load.concurrency, seconds: Number(args['ledger-seconds']) });
+    // The ledger alone does not depend on the engine: measured once, on the file stack.
+    if (!skip.has('ledger') && stack && label === 'file') run.ledger = await measureLedger(await stack.databaseUrl(), { concurrency: load.concurrency, seconds: Number(args['ledger-seconds']) });
     if (!skip.has('crash') && stack) {
       run.crash = await measureCrashRecovery(stack, { total: Number(args['crash-total']), concurrency: load.concurrency, killAfterMs: 4000 });
     }

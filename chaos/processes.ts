@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { isAlive } from '../src/supervision/leftovers';
+import { isAlive, TEMPORAL_SERVER_STATE_DIR, TEMPORAL_UI_STATE_DIR } from '../src/supervision/leftovers';
 import { sleep } from '../bench/measure';
 
 const run = promisify(execFile);
@@ -60,13 +60,13 @@ export async function temporalPids(dataDir: string): Promise<number[]> {
 }
 
 /**
- * After the stack stopped: whatever of it still runs. Postgres and the dev server by their command
- * lines (they name their files in `dataDir`); the rail and npm start by their pid files, only if
+ * After the stack stopped: whatever of it still runs. Postgres, the dev server and the Temporal and
+ * Web UI servers by their command lines (they name their files in `dataDir`); the rail and npm start by their pid files, only if
  * that pid still runs the same program (a pid file can outlive its process, and the pid be reused).
  */
 export async function stackProcesses(dataDir: string): Promise<number[]> {
   const dir = path.resolve(dataDir);
-  const byCommand = [...(await pgrep(path.join(dir, 'postgres'))), ...(await pgrep(path.join(dir, 'temporal.db')))];
+  const byCommand = (await Promise.all(['postgres', 'temporal.db', TEMPORAL_SERVER_STATE_DIR, TEMPORAL_UI_STATE_DIR].map((file) => pgrep(path.join(dir, file))))).flat();
   const byFile: Array<[string, string]> = [
     ['rail.pid', 'src/rail/main.ts'],
     ['npm-start.pid', 'src/main.ts'],

@@ -1,6 +1,7 @@
 /**
  * `npm start`: everything on one machine. Postgres (DATABASE_URL or embedded, data in .data/),
- * the Temporal dev server (TEMPORAL_ADDRESS or the CLI's, state in .data/temporal.db, Web UI),
+ * Temporal (TEMPORAL_ADDRESS; or the CLI's dev server, state in .data/temporal.db, Web UI; or with
+ * TEMPORAL_ENGINE=server the Temporal server itself, state in Postgres, and the Web UI server),
  * the worker and the API. Prints the URLs and an admin key; Ctrl-C stops it all.
  */
 // First: the tracing instrumentations must be in place before express and pg are loaded.
@@ -15,7 +16,7 @@ import { createLogger } from './logger';
 import { TEMPORAL_ADDRESS_FILE } from './temporal/cli-wrapper';
 import { installTemporalRuntime, temporalMetricsOf } from './temporal/runtime';
 import { startRailProcess } from './rail/process';
-import { startSupervisedDatabase, startSupervisedDevServer } from './supervision/children';
+import { startSupervisedDatabase, startSupervisedTemporal } from './supervision/children';
 import { claimDataDir } from './supervision/leftovers';
 import { explainStartUpFailure } from './supervision/start-up-failure';
 
@@ -64,9 +65,9 @@ async function main() {
     let temporalAddress = config.temporal.address;
     let uiUrl = config.temporal.uiUrl;
     if (!temporalAddress) {
-      const devServer = await startSupervisedDevServer(config, supervision, claim, (stop) => stops.push(stop));
-      temporalAddress = devServer.address;
-      uiUrl ??= devServer.uiUrl;
+      const temporal = await startSupervisedTemporal(config, supervision, claim, database.url, (stop) => stops.push(stop));
+      temporalAddress = temporal.address;
+      uiUrl ??= temporal.uiUrl;
     }
     // For `npm run temporal` (src/temporal/cli-wrapper.ts): the project's CLI then talks to this server.
     const addressFile = path.join(config.dataDir, TEMPORAL_ADDRESS_FILE);
@@ -111,7 +112,7 @@ async function main() {
       `  API:          ${app.url}/v1   (health: ${app.url}/health, readiness: ${app.url}/ready)`,
       `  Console:      ${app.url}/console   (compliance officers: sign in with a compliance key)`,
       `  Temporal UI:  ${uiUrl ?? '(external Temporal: see its UI)'}`,
-      `  Temporal:     ${temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  Temporal:     ${temporalAddress} (${engineLabel(config)}; namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  Temporal CLI: npm run temporal -- workflow list   (the project's CLI, pointed at this server)`,
       `  Payout rail:  ${railUrl}${config.rail.url ? '' : ' (simulated bank, controls: PUT /controls/:account)'}`,
       `  Metrics:      ${app.metricsUrl ?? '(off: METRICS_PORT=0)'}${temporalMetricsOf(config) ? `, Temporal worker: http://${config.metrics.host}:${config.metrics.temporalPort}/metrics` : ''}`,
@@ -127,6 +128,11 @@ async function main() {
     logger.fatal({ err }, `start-up failed: ${explainStartUpFailure(err, config)}`);
     await shutdown(1);
   }
+}
+
+function engineLabel(config: ReturnType<typeof loadConfig>): string {
+  if (config.temporal.address) return 'TEMPORAL_ADDRESS';
+  return config.temporal.engine === 'server' ? 'the Temporal server, state in PostgreSQL' : 'the CLI dev server, state in temporal.db';
 }
 
 /**

@@ -11,16 +11,26 @@ import type { Logger } from 'pino';
  */
 const OWNER_FILE = 'npm-start.pid';
 
-export type ChildName = 'temporal' | 'rail';
+export type ChildName = 'temporal' | 'temporal-ui' | 'rail';
+
+/** Under DATA_DIR: the Temporal server's and the Web UI server's configuration (TEMPORAL_ENGINE=server); their command lines name them. */
+export const TEMPORAL_SERVER_STATE_DIR = 'temporal-server';
+export const TEMPORAL_UI_STATE_DIR = 'temporal-ui';
 
 /**
- * What a leftover's command line must contain, so that a recycled pid is never signalled: Postgres
- * and the dev server name their files in this data folder; the rail and npm start their programs
- * (`.ts` under tsx, `.js` compiled).
+ * What a leftover's command line must contain (one of), so that a recycled pid is never signalled:
+ * Postgres, the dev server and the Temporal and Web UI servers name their files in this data
+ * folder; the rail and npm start their programs (`.ts` under tsx, `.js` compiled).
  */
-function commandMarks(dataDir: string): Record<ChildName | 'postgres' | 'owner', string> {
+function commandMarks(dataDir: string): Record<ChildName | 'postgres' | 'owner', string[]> {
   const dir = path.resolve(dataDir);
-  return { owner: 'src/main.', rail: 'src/rail/main.', temporal: path.join(dir, 'temporal.db'), postgres: path.join(dir, 'postgres') };
+  return {
+    owner: ['src/main.'],
+    rail: ['src/rail/main.'],
+    temporal: [path.join(dir, 'temporal.db'), path.join(dir, TEMPORAL_SERVER_STATE_DIR)],
+    'temporal-ui': [path.join(dir, TEMPORAL_UI_STATE_DIR)],
+    postgres: [path.join(dir, 'postgres')],
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -56,10 +66,11 @@ function readPid(file: string): number | undefined {
   }
 }
 
-/** Alive and running what `mark` says; a process whose command line cannot be read is never assumed ours. */
-function runningAs(pid: number | undefined, mark: string): pid is number {
+/** Alive and running what one of `marks` says; a process whose command line cannot be read is never assumed ours. */
+function runningAs(pid: number | undefined, marks: string[]): pid is number {
   if (pid === undefined || pid === process.pid || !isAlive(pid)) return false;
-  return commandLine(pid)?.includes(mark) ?? false;
+  const command = commandLine(pid);
+  return command !== undefined && marks.some((mark) => command.includes(mark));
 }
 
 /** SIGTERM (Postgres: SIGINT, its fast shutdown), then SIGKILL if it is still there after `graceMs`. */
@@ -100,9 +111,10 @@ export async function claimDataDir(dataDir: string, logger: Logger): Promise<Dat
     throw new Error(`npm start is already running on ${path.resolve(dataDir)} (pid ${owner}): stop it first (kill ${owner}), or set DATA_DIR to another folder.`);
   }
   const leftovers: Array<{ what: string; pid: number; signal: NodeJS.Signals }> = [];
-  for (const name of ['rail', 'temporal'] as const) {
+  const what: Record<ChildName, string> = { rail: 'the payout rail', temporal: 'the Temporal server', 'temporal-ui': 'the Temporal Web UI server' };
+  for (const name of ['rail', 'temporal', 'temporal-ui'] as const) {
     const pid = readPid(path.join(dataDir, `${name}.pid`));
-    if (runningAs(pid, marks[name])) leftovers.push({ what: name === 'rail' ? 'the payout rail' : 'the Temporal dev server', pid, signal: 'SIGTERM' });
+    if (runningAs(pid, marks[name])) leftovers.push({ what: what[name], pid, signal: 'SIGTERM' });
   }
   const postmaster = readPid(path.join(dataDir, 'postgres', 'postmaster.pid'));
   if (runningAs(postmaster, marks.postgres)) leftovers.push({ what: 'PostgreSQL', pid: postmaster, signal: 'SIGINT' });

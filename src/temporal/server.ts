@@ -119,7 +119,8 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   const databases = opts.databases ?? DEFAULT_TEMPORAL_DATABASES;
   await prepareTemporalDatabases(opts.programs.sqlTool, opts.databaseUrl, databases);
   const configDir = writeServerConfig(opts, databases);
-  const server = spawnServerProcess(opts.programs.server, ['--root', opts.stateDir, '--config', path.relative(opts.stateDir, configDir), '--env', 'payments', '--allow-no-auth', 'start'], {
+  // Absolute: npm start recognises a leftover server by this folder in its command line (src/supervision/leftovers.ts).
+  const server = spawnServerProcess(opts.programs.server, ['--root', path.resolve(opts.stateDir), '--config', path.relative(opts.stateDir, configDir), '--env', 'payments', '--allow-no-auth', 'start'], {
     log: opts.log,
     onSpawn: opts.onSpawn,
   });
