@@ -1,19 +1,24 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createApp } from './api/app';
 import { createDb, type Db } from './db/knex';
 import { migrateLatest } from './db/migrator';
-import type { Config, RateLimits, TrustProxy } from './config';
+import type { Config, RateLimits, TrustProxy, WebhookSettings } from './config';
 import { createServices, type ServiceOptions } from './services';
 import { createHttpRail } from './rail/client';
 import { observeHeldItems, startMetricsServer } from './observability/metrics';
 import { temporalClientInterceptors } from './observability/tracing';
 import type { PayoutTiming } from './transfers/workflow-gateway';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { createWorker } from './temporal/worker';
+import { createActivityWorker, createWorker } from './temporal/worker';
+import { createWebhookActivities } from '../activities/webhooks';
+import { createWebhookDelivery } from './webhooks/delivery';
+import { createDeliveryStarter, createWebhookDispatcher } from './webhooks/dispatcher';
+import { DEFAULT_RETRY_SCHEDULE, retryDelaysSeconds } from './webhooks/retry-schedule';
+import { webhookTaskQueue } from '../workflows/definitions';
 
 export type ApplicationOptions = {
   databaseUrl: string;
@@ -53,6 +58,8 @@ export type ApplicationOptions = {
   onFatal?: (err: unknown) => void;
   /** Tests wrap the real activities (e.g. to simulate a crash after a commit). */
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
+  /** Webhook delivery: timeout, retry schedule, dispatch interval, where URLs may point (defaults: DEFAULT_WEBHOOK_SETTINGS). */
+  webhooks?: WebhookSettings;
   /** Where this process serves GET /metrics (port 0: any free one); unset, it serves none. Never on the API's port. */
   metrics?: { host: string; port: number };
 };
@@ -77,8 +84,30 @@ export function optionsFromConfig(config: Config) {
     complianceHoldTtlSeconds: config.complianceHoldTtlSeconds,
     payoutTiming: config.payoutTiming,
     temporalUiUrl: config.temporal.uiUrl,
+    webhooks: config.webhooks,
     metrics: config.metrics.port === 0 ? undefined : { host: config.metrics.host, port: config.metrics.port },
   } satisfies Partial<ApplicationOptions>;
+}
+
+/** The defaults of the WEBHOOK_* settings (src/config.ts), outside production. */
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { timeoutMs: 10_000, retry: DEFAULT_RETRY_SCHEDULE, dispatchIntervalMs: 250, urlPolicy: { production: false } };
+
+/** Runs a worker; returns its stop. A worker that stops on its own (not asked to) is fatal: nothing would run its tasks. */
+function runUntilStopped(worker: Worker, opts: Pick<ApplicationOptions, 'logger' | 'onFatal'>): () => Promise<void> {
+  let stopping = false;
+  const running = worker.run();
+  running.then(
+    () => !stopping && opts.onFatal?.(new Error('worker stopped')),
+    (err) => {
+      opts.logger.fatal({ err }, 'worker stopped unexpectedly');
+      opts.onFatal?.(err);
+    },
+  );
+  return async () => {
+    stopping = true;
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => undefined);
+  };
 }
 
 export type Application = { db: Db; url: string | undefined; metricsUrl?: string; stop: () => Promise<void> };
@@ -89,6 +118,7 @@ export type Application = { db: Db; url: string | undefined; metricsUrl?: string
  */
 export async function startApplication(opts: ApplicationOptions): Promise<Application> {
   const db = createDb(opts.databaseUrl, opts.databasePoolMax);
+  const webhooks = opts.webhooks ?? DEFAULT_WEBHOOK_SETTINGS;
   const services = createServices(db, opts.fx);
   const stops: Array<() => Promise<void>> = [() => db.destroy()];
   const stopAll = async () => {
@@ -125,20 +155,22 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         activities: opts.wrapActivities ? opts.wrapActivities(activities) : activities,
         workflowBundle: opts.workflowBundle,
       });
-      let stopping = false;
-      const running = worker.run();
-      running.then(
-        () => !stopping && opts.onFatal?.(new Error('worker stopped')),
-        (err) => {
-          opts.logger.fatal({ err }, 'worker stopped unexpectedly');
-          opts.onFatal?.(err);
-        },
-      );
-      stops.push(async () => {
-        stopping = true;
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
+      stops.push(runUntilStopped(worker, opts));
+
+      // Webhooks: the HTTP calls on their own activity-only worker, and the outbox relay that starts the deliveries.
+      const delivery = createWebhookDelivery({ db, timeoutMs: webhooks.timeoutMs, urlPolicy: webhooks.urlPolicy });
+      stops.push(() => delivery.close());
+      const webhookWorker = await createActivityWorker({ connection, namespace: opts.namespace, taskQueue: webhookTaskQueue(opts.taskQueue), activities: createWebhookActivities({ delivery }) });
+      stops.push(runUntilStopped(webhookWorker, opts));
+      const dispatcherConnection = await Connection.connect({ address: opts.temporalAddress });
+      stops.push(() => dispatcherConnection.close());
+      const dispatcher = createWebhookDispatcher({
+        db,
+        start: createDeliveryStarter({ temporal: new Client({ connection: dispatcherConnection, namespace: opts.namespace }), taskQueue: opts.taskQueue, retryDelaysSeconds: retryDelaysSeconds(webhooks.retry) }),
+        logger: opts.logger,
+        intervalMs: webhooks.dispatchIntervalMs,
       });
+      stops.push(dispatcher.start());
     }
 
     if (opts.runApi) {
@@ -159,6 +191,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         railCallbackSecret: opts.rail.callbackSecret,
         railCallbackToleranceSeconds: opts.rail.callbackToleranceSeconds,
         temporalUiUrl: opts.temporalUiUrl,
+        webhooks: { urlPolicy: webhooks.urlPolicy, startDelivery: createDeliveryStarter({ temporal: client, taskQueue: opts.taskQueue, retryDelaysSeconds: retryDelaysSeconds(webhooks.retry) }) },
       });
       stops.push(recovery.start(RECOVERY_INTERVAL_MS));
       const unobserve = observeHeldItems(db, opts.logger);

@@ -1,3 +1,5 @@
+import type { RetrySchedule } from './webhooks/retry-schedule';
+import type { UrlPolicy } from './webhooks/url-policy';
 import { z } from 'zod';
 import { chooseLogFormat, type LogFormat } from './logger';
 
@@ -74,6 +76,14 @@ const EnvSchema = z.object({
     .refine((v) => v.toLowerCase() !== 'true', 'trusting every proxy lets any client choose its own address; give the number of proxies or their addresses')
     .refine((v) => /^(false|\d{1,2}|[0-9A-Za-z.:/_-]+(\s*,\s*[0-9A-Za-z.:/_-]+)*)$/i.test(v), 'must be false, a number of hops, or a comma-separated list of addresses or subnets')
     .default('false'),
+  /** How long a webhook receiver has to answer one delivery attempt. */
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(30).default(10),
+  /** A failed webhook delivery is tried again after this, then twice as long each time, up to the maximum interval, for the window. */
+  WEBHOOK_RETRY_INITIAL_SECONDS: z.coerce.number().positive().default(30),
+  WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: z.coerce.number().positive().default(4 * 3600),
+  WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().positive().max(30 * 24 * 3600).default(3 * 24 * 3600),
+  /** How often each worker looks for new events to deliver. */
+  WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   DATA_DIR: z.string().min(1).default('.data'),
   /** This process's Prometheus metrics (GET /metrics) are served on this port only, never on PORT; 0 turns them off. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
@@ -106,6 +116,7 @@ export type Config = {
   complianceHoldTtlSeconds: number;
   rail: { url: string | undefined; callbackSecret: string | undefined; publicApiUrl: string | undefined; callbackToleranceSeconds: number };
   payoutTiming: { settlementCheckSeconds: number; returnWindowSeconds: number };
+  webhooks: WebhookSettings;
   maxBodyBytes: number;
   rateLimits: RateLimits;
   trustProxy: TrustProxy;
@@ -124,6 +135,9 @@ function trustProxyOf(value: string): TrustProxy {
   if (/^\d+$/.test(value)) return Number(value);
   return value.split(',').map((v) => v.trim());
 }
+
+/** Webhook delivery settings (src/webhooks/). */
+export type WebhookSettings = { timeoutMs: number; retry: RetrySchedule; dispatchIntervalMs: number; urlPolicy: UrlPolicy };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: boolean = process.stdout.isTTY === true): Config {
   // An empty variable (e.g. `ADMIN_API_KEY=` from docker-compose) means unset.
@@ -157,6 +171,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: bo
     complianceHoldTtlSeconds: e.COMPLIANCE_HOLD_TTL_SECONDS,
     rail: { url: e.RAIL_URL, callbackSecret: e.RAIL_CALLBACK_SECRET, publicApiUrl: e.PUBLIC_API_URL, callbackToleranceSeconds: e.RAIL_CALLBACK_TOLERANCE_SECONDS },
     payoutTiming: { settlementCheckSeconds: e.PAYOUT_SETTLEMENT_CHECK_SECONDS, returnWindowSeconds: e.PAYOUT_RETURN_WINDOW_SECONDS },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      retry: { initialSeconds: e.WEBHOOK_RETRY_INITIAL_SECONDS, maxIntervalSeconds: e.WEBHOOK_RETRY_MAX_INTERVAL_SECONDS, windowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS },
+      dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
+      // Production: webhooks only over https to public addresses; elsewhere also http to this machine.
+      urlPolicy: { production: e.NODE_ENV === 'production' },
+    },
     maxBodyBytes: e.MAX_BODY_BYTES,
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,

@@ -2,3 +2,4 @@
 export { transferWorkflowV2 } from './transfer';
 export { payoutWorkflowV2 } from './payout';
 export { transferWorkflow, payoutWorkflow } from './legacy/move-money';
+export { webhookDeliveryWorkflow } from './webhook-delivery';

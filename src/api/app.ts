@@ -20,6 +20,10 @@ import { fxRoutes } from '../fx/routes';
 import type { RateLimits, TrustProxy } from '../config';
 import type { Services } from '../services';
 import { tariffRoutes } from '../tariffs/routes';
+import type { DeliveryStarter } from '../webhooks/dispatcher';
+import { createWebhookEndpointService } from '../webhooks/endpoints';
+import { webhookRoutes } from '../webhooks/routes';
+import type { UrlPolicy } from '../webhooks/url-policy';
 import { ApiError, ApiErrorCode, errorEnvelope } from './errors';
 import { createRateLimits } from './rate-limits';
 import { readinessHandler } from './readiness';
@@ -47,6 +51,8 @@ export type AppDeps = {
   railCallbackToleranceSeconds?: number;
   /** The Temporal Web UI's base URL, for the compliance console's links to workflows (none: no links). */
   temporalUiUrl?: string;
+  /** Where webhook URLs may point, and how a redelivery is started. */
+  webhooks: { urlPolicy: UrlPolicy; startDelivery: DeliveryStarter };
 };
 
 /**
@@ -133,6 +139,7 @@ export function createApp(deps: AppDeps) {
   v1.use(payoutRoutes({ db, transfers, gateway, presenter, syncWaitMs: deps.transferSyncWaitMs }));
   v1.use(fxRoutes(services));
   v1.use(tariffRoutes(services));
+  v1.use(webhookRoutes({ db, customers, endpoints: createWebhookEndpointService({ db }), urlPolicy: deps.webhooks.urlPolicy, startDelivery: deps.webhooks.startDelivery }));
   app.use('/v1', v1);
 
   app.use((_req: Request, _res: Response) => {

@@ -82,3 +82,10 @@ export async function resolveCursor<T>(cursor: string | undefined, schema: z.Zod
   if (!(await findRow(key))) throw invalidCursor();
   return key;
 }
+
+/** A page from the `limit + 1` rows asked for: the first `limit`, presented, and a cursor naming the last when more follow. */
+export function pageOf<T extends { id: string }, P>(rows: T[], limit: number, present: (row: T) => P): { data: P[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { data: page.map(present), next_cursor: rows.length > limit && last ? encodeCursor({ id: last.id }) : null };
+}

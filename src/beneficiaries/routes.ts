@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type * as Ibantools from 'ibantools' with { 'resolution-mode': 'require' };
 import { z } from 'zod';
 import { ApiError, ApiErrorCode } from '../api/errors';
-import { encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
+import { PageQuery, pageOf, resolveCursor } from '../api/pagination';
 import { CurrencyCode, parseInput, pathId, SafeText, Uuid } from '../api/validation';
 import { canSeeCustomer, principalOf, requireRole } from '../auth/middleware';
 import type { CurrencyService } from '../currencies/service';
@@ -91,9 +91,7 @@ export function beneficiaryRoutes(deps: { db: Db; customers: CustomerService; cu
     });
     if (after) q.whereRaw('(created_at, id) < (SELECT created_at, id FROM beneficiaries WHERE id = ?)', [after.id]);
     const rows = (await q) as BeneficiaryRow[];
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    res.json({ data: page.map(presentBeneficiary), next_cursor: rows.length > query.limit && last ? encodeCursor({ id: last.id }) : null });
+    res.json(pageOf(rows, query.limit, presentBeneficiary));
   });
 
   return router;

@@ -73,6 +73,13 @@ export const recoveryRestarts = new Counter({
   registers: [registry],
 });
 
+export const webhookDeliveries = new Counter({
+  name: 'payments_webhook_deliveries_total',
+  help: 'Webhook delivery attempts by outcome: succeeded (2xx), failed (any other answer, a timeout, a refused address), skipped (endpoint disabled or deleted), abandoned (retry window over)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
 /** Databases whose held items the gauges report (the API's); the latest one registered is asked. */
 const heldSources: Array<{ db: Db; logger: Logger }> = [];
 

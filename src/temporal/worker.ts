@@ -28,3 +28,11 @@ export async function createWorker(setup: WorkerSetup): Promise<Worker> {
     ...tracing,
   });
 }
+
+/**
+ * A worker that runs activities only (no workflows, so no bundle): the webhook deliveries' HTTP
+ * calls on a queue of their own, beside the main worker in the same process.
+ */
+export async function createActivityWorker(setup: Omit<WorkerSetup, 'workflowBundle' | 'workflowsPath'>): Promise<Worker> {
+  return Worker.create({ connection: setup.connection, namespace: setup.namespace, taskQueue: setup.taskQueue, activities: setup.activities });
+}

@@ -3,6 +3,7 @@ import { priceColumns, type TransferRow } from './model';
 import { RESPONSE_MESSAGES, ResponseCode, TERMINAL_STATUSES, type RecordedOutcome, type TransferStatus } from './outcomes';
 import type { PriceRecord } from '../pricing/service';
 import { afterCommit, movementOutcomes } from '../observability/metrics';
+import { createStatusEventRecorder, eventTypeFor, inTransaction } from '../webhooks/events';
 
 export type TransferOutcomeRecord = RecordedOutcome;
 
@@ -21,6 +22,12 @@ const OPEN: TransferStatus[] = ['processing', 'held', 'sent'];
  * Writes take the database handle last: the pool, or a caller's transaction.
  */
 export function createTransferRepository(db: Db) {
+  // Each status change raises its webhook event in the same transaction (src/webhooks/events.ts).
+  const recordEvent = createStatusEventRecorder();
+  const raise = async (trx: Db, row: TransferRow | undefined, status: TransferRow['status'] | 'released') => {
+    const type = row && eventTypeFor(row.kind, status);
+    if (row && type) await recordEvent(trx, row, type);
+  };
   const get = (id: string, trx: Db = db) => trx('transfers').where({ id }).first<TransferRow | undefined>();
 
   async function mustGet(id: string, trx: Db = db): Promise<TransferRow> {
@@ -76,7 +83,10 @@ export function createTransferRepository(db: Db) {
     if (prepared.held) Object.assign(columns, heldColumns(trx, prepared.held));
     if (prepared.outcome) Object.assign(columns, outcomeColumns(trx, prepared.outcome));
     const [row] = await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, columns)).returning<TransferRow[]>('*');
-    if (prepared.held || prepared.outcome) countState(trx, row);
+    if (prepared.held || prepared.outcome) {
+      countState(trx, row);
+      await raise(trx, row, row?.status ?? 'processing');
+    }
     return row ?? mustGet(id, trx);
   }
 
@@ -97,18 +107,27 @@ export function createTransferRepository(db: Db) {
 
   /** processing → held (seed 001's 12 quarantined), with when the hold expires; a repeat changes nothing. */
   async function hold(id: string, input: { expiresInSeconds: number; reason: string }, trx: Db = db): Promise<void> {
-    const [row] = await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, heldColumns(trx, input))).returning<TransferRow[]>(['kind', 'status', 'response_code']);
-    countState(trx, row);
+    await inTransaction(trx, async (t) => {
+      const [row] = await t('transfers').where({ id, status: 'processing' }).update(touch(t, heldColumns(t, input))).returning<TransferRow[]>('*');
+      countState(t, row);
+      await raise(t, row, 'held');
+    });
   }
 
   /** held → processing once released, to be posted. */
   async function resume(id: string, trx: Db = db): Promise<void> {
-    await trx('transfers').where({ id, status: 'held' }).update(touch(trx, { status: 'processing', response_code: null, message: null }));
+    await inTransaction(trx, async (t) => {
+      const [row] = await t('transfers').where({ id, status: 'held' }).update(touch(t, { status: 'processing', response_code: null, message: null })).returning<TransferRow[]>('*');
+      await raise(t, row, 'released');
+    });
   }
 
   /** A payout accepted by the rail: on its way, not settled yet. */
   async function markSent(id: string, railReference: string, trx: Db = db): Promise<void> {
-    await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, { status: 'sent', rail_reference: railReference, sent_at: trx.fn.now() }));
+    await inTransaction(trx, async (t) => {
+      const [row] = await t('transfers').where({ id, status: 'processing' }).update(touch(t, { status: 'sent', rail_reference: railReference, sent_at: t.fn.now() })).returning<TransferRow[]>('*');
+      await raise(t, row, 'sent');
+    });
   }
 
   async function linkSettlement(id: string, ledgerTransactionId: string, trx: Db = db): Promise<void> {
@@ -121,11 +140,14 @@ export function createTransferRepository(db: Db) {
 
   /** completed → returned: the beneficiary's bank sent a settled payout back and it was reversed. */
   async function markReturned(id: string, message: string, trx: Db = db): Promise<void> {
-    const [row] = await trx('transfers')
-      .where({ id, status: 'completed' })
-      .update(touch(trx, { status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500) }))
-      .returning<TransferRow[]>(['kind', 'status', 'response_code']);
-    countState(trx, row);
+    await inTransaction(trx, async (t) => {
+      const [row] = await t('transfers')
+        .where({ id, status: 'completed' })
+        .update(touch(t, { status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500) }))
+        .returning<TransferRow[]>('*');
+      countState(t, row);
+      await raise(t, row, 'returned');
+    });
   }
 
   /** Records the price once: a retried pricing step keeps (and returns) the first price. */
@@ -139,9 +161,12 @@ export function createTransferRepository(db: Db) {
    * made (e.g. its posting). A repeat (activity retry) finds it already recorded and returns it unchanged.
    */
   async function recordOutcome(id: string, outcome: TransferOutcomeRecord, trx: Db = db, links: Record<string, string> = {}): Promise<TransferRow> {
-    const [updated] = await trx('transfers').whereIn('status', OPEN).andWhere({ id }).update(touch(trx, { ...outcomeColumns(trx, outcome), ...links })).returning<TransferRow[]>('*');
-    countState(trx, updated);
-    return updated ?? mustGet(id, trx);
+    return inTransaction(trx, async (t) => {
+      const [updated] = await t('transfers').whereIn('status', OPEN).andWhere({ id }).update(touch(t, { ...outcomeColumns(t, outcome), ...links })).returning<TransferRow[]>('*');
+      countState(t, updated);
+      await raise(t, updated, outcome.status);
+      return updated ?? mustGet(id, t);
+    });
   }
 
   return {

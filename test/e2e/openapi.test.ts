@@ -76,6 +76,7 @@ beforeAll(async () => {
     complianceHoldTtlSeconds: 3600,
     payoutTiming: { settlementCheckSeconds: 2, returnWindowSeconds: 10 },
     railCallbackSecret: 'openapi-test-secret',
+    webhooks: { urlPolicy: { production: false }, startDelivery: async () => 'not started' },
   });
   router = (app as unknown as { router: Router & { stack: Layer[] } }).router;
   server = await new Promise<Server>((resolve) => {

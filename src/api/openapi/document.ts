@@ -9,6 +9,8 @@ import { CreateQuote, PutRate, PutSpread } from '../../fx/routes';
 import { CreatePayout, RailEvent } from '../../payouts/routes';
 import { Calculate, CreateTariff, ReplaceRanges } from '../../tariffs/routes';
 import { CreateTransfer, ListTransfers } from '../../transfers/routes';
+import { WEBHOOK_EVENT_TYPES } from '../../webhooks/events';
+import { CreateWebhookEndpoint, ListEvents, ListWebhookDeliveries, ListWebhookEndpoints, RedeliverEvent, RotateWebhookSecret } from '../../webhooks/routes';
 import { ApiErrorCode, HTTP_STATUS } from '../errors';
 import { KEY_FORMAT } from '../idempotency';
 import { CurrencyCode, Uuid } from '../validation';
@@ -18,8 +20,10 @@ import {
   AuditRecord,
   Beneficiary,
   CreatedKey,
+  CreatedWebhookEndpoint,
   Customer,
   Decimal,
+  DeletedWebhookEndpoint,
   Entry,
   ErrorEnvelope,
   Hold,
@@ -28,6 +32,7 @@ import {
   Price,
   Quote,
   Rate,
+  Redelivery,
   ResponseCodeSchema,
   Role,
   Rule,
@@ -37,6 +42,10 @@ import {
   Transfer,
   TrialBalanceSchema,
   WatchlistEntryOut,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEvent,
+  WebhookEventPayload,
   list,
   page,
 } from './schemas';
@@ -110,6 +119,8 @@ const V1 = [401, 429, 500, 503] as const;
 const BODY = [400, 413, 415, 422] as const;
 
 const body = (schema: z.ZodType, description?: string) => ({ ...(description ? { description } : {}), required: true, content: { 'application/json': { schema } } });
+/** A body that may be left out (every field optional). */
+const optionalBody = (schema: z.ZodType) => ({ ...body(schema), required: false });
 const roles = (...r: string[]) => `Roles: ${r.join(', ')}.`;
 
 type Op = ZodOpenApiOperationObject;
@@ -315,6 +326,79 @@ const paths: ZodOpenApiPathsObject = {
     }),
   },
 
+  '/v1/webhook-endpoints': {
+    post: op('Webhooks', 'createWebhookEndpoint', 'Create a webhook endpoint', {
+      description:
+        `${roles('admin', 'client')} Where the customer's events are POSTed (see the \`event\` webhook). A client key's endpoint receives its own customer's events; an admin key names \`customer_id\`. ` +
+        'Without `event_types` (or with `*`) it receives every type. Returns the signing secret once. The URL must be https to a public address in production (422 `invalid_webhook_url`).',
+      requestBody: body(CreateWebhookEndpoint),
+      responses: { '201': json('The endpoint, with its secret', CreatedWebhookEndpoint, LocationHeader), ...errors(...V1, ...BODY, 403) },
+    }),
+    get: op('Webhooks', 'listWebhookEndpoints', 'List webhook endpoints', {
+      description: `${roles('admin', 'client')} Newest first. A client key sees its own customer's.`,
+      requestParams: { query: ListWebhookEndpoints },
+      responses: { '200': json('A page of endpoints', page(WebhookEndpoint)), ...errors(...V1, 403, 422) },
+    }),
+  },
+  '/v1/webhook-endpoints/{id}': {
+    get: op('Webhooks', 'getWebhookEndpoint', 'Get a webhook endpoint', {
+      description: roles('admin', 'client'),
+      requestParams: { path: pathIds('id') },
+      responses: { '200': json('The endpoint', WebhookEndpoint), ...errors(...V1, 403, 404) },
+    }),
+    delete: op('Webhooks', 'deleteWebhookEndpoint', 'Delete a webhook endpoint', {
+      description: `${roles('admin', 'client')} It receives nothing more; deliveries in progress stop at their next attempt.`,
+      requestParams: { path: pathIds('id') },
+      responses: { '200': json('The deleted endpoint', DeletedWebhookEndpoint), ...errors(...V1, 403, 404) },
+    }),
+  },
+  '/v1/webhook-endpoints/{id}/rotate-secret': {
+    post: op('Webhooks', 'rotateWebhookSecret', "Rotate a webhook endpoint's secret", {
+      description: `${roles('admin', 'client')} Returns the new secret once. The old one keeps signing beside it (a second signature in \`webhook-signature\`) for \`grace_period_seconds\` (default a day, at most a week; 0: not at all).`,
+      requestParams: { path: pathIds('id') },
+      requestBody: optionalBody(RotateWebhookSecret),
+      responses: { '200': json('The endpoint, with its new secret', CreatedWebhookEndpoint), ...errors(...V1, ...BODY, 403, 404) },
+    }),
+  },
+  '/v1/webhook-endpoints/{id}/enable': {
+    post: op('Webhooks', 'enableWebhookEndpoint', 'Enable a disabled webhook endpoint', {
+      description: `${roles('admin', 'client')} An endpoint is disabled when every attempt of a delivery failed for the retry window. Enabled, it receives new events again (its failure streak reset); missed ones can be redelivered.`,
+      requestParams: { path: pathIds('id') },
+      responses: { '200': json('The endpoint', WebhookEndpoint), ...errors(...V1, 403, 404) },
+    }),
+  },
+  '/v1/webhook-endpoints/{id}/deliveries': {
+    get: op('Webhooks', 'listWebhookDeliveries', "List a webhook endpoint's delivery attempts", {
+      description: `${roles('admin', 'client')} Every attempt, whatever happened, newest first.`,
+      requestParams: { path: pathIds('id'), query: ListWebhookDeliveries },
+      responses: { '200': json('A page of delivery attempts', page(WebhookDelivery)), ...errors(...V1, 403, 404, 422) },
+    }),
+  },
+  '/v1/events': {
+    get: op('Webhooks', 'listEvents', 'List events', {
+      description: `${roles('admin', 'client')} Newest first. A client key sees its own customer's.`,
+      requestParams: { query: ListEvents },
+      responses: { '200': json('A page of events', page(WebhookEvent)), ...errors(...V1, 403, 422) },
+    }),
+  },
+  '/v1/events/{id}': {
+    get: op('Webhooks', 'getEvent', 'Get an event', {
+      description: roles('admin', 'client'),
+      requestParams: { path: pathIds('id') },
+      responses: { '200': json('The event', WebhookEvent), ...errors(...V1, 403, 404) },
+    }),
+  },
+  '/v1/events/{id}/redeliver': {
+    post: op('Webhooks', 'redeliverEvent', 'Redeliver an event', {
+      description:
+        `${roles('admin', 'client')} Sends the event again as a new delivery, with its own attempts and retries: to \`endpoint_id\` (an endpoint of the event's customer, enabled: 409 \`webhook_endpoint_disabled\` otherwise, ` +
+        'whatever types it subscribes to), or to every enabled endpoint subscribed to its type now (409 `no_webhook_endpoint` when there is none). The body and `webhook-id` are the event\'s own, so a receiver that already has it can tell.',
+      requestParams: { path: pathIds('id') },
+      requestBody: optionalBody(RedeliverEvent),
+      responses: { '202': json('The deliveries started', Redelivery), ...errors(...V1, ...BODY, 403, 404, 409) },
+    }),
+  },
+
   '/v1/fx/rates': {
     get: op('FX', 'listFxRates', 'List market rates', { description: roles('admin', 'compliance', 'client'), responses: { '200': json('Every rate', list(Rate)), ...errors(...V1, 403) } }),
   },
@@ -446,6 +530,57 @@ const paths: ZodOpenApiPathsObject = {
 };
 
 /**
+ * What this service sends (OpenAPI 3.1 `webhooks`): every event, POSTed to each enabled endpoint
+ * subscribed to its type, signed as Standard Webhooks (https://www.standardwebhooks.com) sign them:
+ * src/webhooks/delivery.ts and endpoints.ts.
+ */
+const WebhookDeliveryHeaders = z.object({
+  'webhook-id': Id.meta({ description: 'The event id: the same on every attempt and redelivery, so a receiver can deduplicate by it' }),
+  'webhook-timestamp': z.string().regex(/^\d+$/).meta({ description: 'When this attempt was sent, unix seconds (signed: refuse it when too far from now)', example: '1767225600' }),
+  'webhook-signature': z.string().meta({
+    description:
+      '`v1,<base64 HMAC-SHA256("<webhook-id>.<webhook-timestamp>.<raw body>")>`, keyed with the base64-decoded part of the endpoint\'s secret after `whsec_`. ' +
+      "During a rotation's grace period, two space-separated signatures (the new secret's and the previous one's): accept the message when any verifies.",
+    example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+  }),
+});
+/**
+ * The body, written over the response components: as a zod schema it would be rendered as a request
+ * body (which a webhook is), adding input variants of Transfer and Entry that the responses would then
+ * have to tell apart. Its fields are WebhookEventPayload's (schemas.ts), checked at compile time.
+ */
+const schemaRef = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const WebhookEventBody = {
+  type: 'object' as const,
+  description: WebhookEventPayload.description,
+  properties: {
+    id: { type: 'string' as const, format: 'uuid', description: 'The event id, also sent as `webhook-id`' },
+    type: schemaRef('WebhookEventType'),
+    created_at: { type: 'string' as const, format: 'date-time', description: 'ISO 8601 instant' },
+    data: schemaRef('Transfer'),
+  } satisfies Record<keyof typeof WebhookEventPayload.shape, object>,
+  required: Object.keys(WebhookEventPayload.shape),
+};
+const webhooks: ZodOpenApiPathsObject = {
+  event: {
+    post: op('Webhooks', 'webhookEvent', 'An event, POSTed to your endpoint', {
+      description:
+        `Sent by this service to each enabled endpoint (POST /v1/webhook-endpoints) subscribed to the event's type: ${WEBHOOK_EVENT_TYPES.map((t) => `\`${t}\``).join(', ')} (\`*\`: all). ` +
+        'Verify `webhook-signature` over the raw body before trusting it (any Standard Webhooks library does). No redirects are followed. ' +
+        'A failed attempt (not 2xx, no answer within WEBHOOK_TIMEOUT_SECONDS) is retried with backoff (by default after 30 s, doubling up to every 4 h, for 3 days); ' +
+        'when every attempt of a delivery failed, the endpoint is disabled. Every attempt is listed by GET /v1/webhook-endpoints/{id}/deliveries.',
+      security: [],
+      requestParams: { header: WebhookDeliveryHeaders },
+      requestBody: { required: true, content: { 'application/json': { schema: WebhookEventBody } } },
+      responses: {
+        '2XX': { description: 'Received: the delivery succeeded (the answer body is not read)' },
+        default: { description: 'Anything else: the attempt failed and is retried' },
+      },
+    }),
+  },
+};
+
+/**
  * zod-openapi describes a request by what it accepts: a query number such as `limit` is parsed
  * from text by a transform (src/api/pagination.ts), which accepts any input, so it is described
  * by what it parses to instead (a whole number with its range and default).
@@ -481,7 +616,11 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
         description:
           'Transfers and payouts as Temporal workflows over a PostgreSQL double-entry ledger. Every route under /v1 needs `Authorization: Bearer <key>` ' +
           '(roles: admin; client, bound to one customer; compliance). Amounts are decimal strings. Errors share one envelope (ErrorEnvelope). ' +
-          'A transfer\'s outcome is its `response_code` (ResponseCode): `1` success, `12` held, `101` declined, `606` contact support, `650` insufficient funds, `651` compliance.',
+          'A transfer\'s outcome is its `response_code` (ResponseCode): `1` success, `12` held, `101` declined, `606` contact support, `650` insufficient funds, `651` compliance. ' +
+          'Webhooks (the `event` webhook): each status change of a transfer or payout is an event (' +
+          WEBHOOK_EVENT_TYPES.map((t) => `\`${t}\``).join(', ') +
+          ') POSTed to the customer\'s webhook endpoints with Standard Webhooks headers: `webhook-id` (the event id, the same on every attempt), `webhook-timestamp` (unix seconds) and ' +
+          '`webhook-signature` (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the base64 secret after `whsec_`; two space-separated signatures during a rotation\'s grace period).',
       },
       security: [{ bearerAuth: [] }],
       components: {
@@ -498,6 +637,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
         schemas: { ErrorEnvelope, ResponseCode: ResponseCodeSchema },
       },
       paths,
+      webhooks,
     },
     { override: describeParsedNumbers },
   );

@@ -15,14 +15,17 @@ import type { Tariff } from '../../tariffs/service';
 import { RESPONSE_MESSAGES, ResponseCode } from '../../transfers/outcomes';
 import type { TransferPresenter } from '../../transfers/presenter';
 import { ListTransfers } from '../../transfers/routes';
+import type { presentEndpoint } from '../../webhooks/endpoints';
+import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEventRow } from '../../webhooks/events';
 import { ApiErrorCode, type errorEnvelope } from '../errors';
 
 /**
  * The response bodies of the OpenAPI document (document.ts builds it; request bodies are the
  * routes' own zod schemas). Those with a typed presenter (transfer, account, entry, customer, key,
- * beneficiary, rate, spread, quote, tariff, rule, trial balance, error envelope) are checked at
- * compile time against what it returns (`Documents`): a field added to one of those responses
- * without its schema does not compile. The hold queue and audit trail are described by their main fields.
+ * beneficiary, rate, spread, quote, tariff, rule, trial balance, webhook endpoint, event, error
+ * envelope) are checked at compile time against what it returns (`Documents`): a field added to one
+ * of those responses without its schema does not compile. The hold queue and audit trail are
+ * described by their main fields; a webhook delivery attempt by what src/webhooks/routes.ts presents.
  */
 
 // ---------- compile-time check: a presenter's JSON is what its schema documents ----------
@@ -296,6 +299,79 @@ export const ImportResult = z
   .meta({ id: 'WatchlistImportResult' });
 type _RuleDocumented = Assert<Documents<typeof Rule, RuleRow>>;
 type _ImportDocumented = Assert<Documents<typeof ImportResult, WatchlistImportResult>>;
+
+// ---------- webhooks ----------
+
+export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES).meta({
+  id: 'WebhookEventType',
+  description: 'One per status a transfer or payout can reach (`released`: leaving a hold): ' + WEBHOOK_EVENT_TYPES.map((t) => `\`${t}\``).join(', ') + '.',
+});
+
+export const WebhookEndpoint = z
+  .object({
+    id: Id,
+    customer_id: Id.meta({ description: 'Whose events it receives' }),
+    url: z.string().meta({ example: 'https://example.com/webhooks/payments' }),
+    event_types: z.array(z.string()).meta({ description: `The event types it receives (WebhookEventType), or \`${ALL_EVENT_TYPES}\` for every type, including any added later`, example: ['transfer.completed'] }),
+    description: z.string().nullable(),
+    status: z.enum(['enabled', 'disabled']).meta({ description: 'Disabled after every attempt of a delivery failed (see disabled_reason); POST .../enable turns it back on' }),
+    disabled_reason: z.string().nullable(),
+    disabled_at: Timestamp.nullable(),
+    failure_streak: z.number().int().meta({ description: 'Failed delivery attempts in a row' }),
+    previous_secret_expires_at: Timestamp.nullable().meta({ description: 'After a rotation: until when the previous secret also signs deliveries' }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'WebhookEndpoint', description: 'Where a customer receives its events: never its secret, which is shown only when made (create, rotate-secret).' });
+type _WebhookEndpointDocumented = Assert<Documents<typeof WebhookEndpoint, ReturnType<typeof presentEndpoint>>>;
+
+const WebhookSecret = z.string().meta({ description: 'The signing secret, `whsec_` + base64 (Standard Webhooks): shown this once', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+export const CreatedWebhookEndpoint = WebhookEndpoint.extend({ secret: WebhookSecret }).meta({ id: 'CreatedWebhookEndpoint', description: 'The endpoint, with its secret: shown this once.' });
+type _CreatedWebhookEndpointDocumented = Assert<Documents<typeof CreatedWebhookEndpoint, ReturnType<typeof presentEndpoint> & { secret: string }>>;
+export const DeletedWebhookEndpoint = WebhookEndpoint.extend({ deleted: z.literal(true) }).meta({ id: 'DeletedWebhookEndpoint' });
+type _DeletedWebhookEndpointDocumented = Assert<Documents<typeof DeletedWebhookEndpoint, ReturnType<typeof presentEndpoint> & { deleted: true }>>;
+
+export const WebhookEventPayload = z
+  .object({
+    id: Id.meta({ description: 'Sent as `webhook-id` on every attempt of every delivery of it' }),
+    type: WebhookEventType,
+    created_at: Timestamp,
+    data: Transfer,
+  })
+  .meta({
+    // No component of its own: document.ts writes the `event` webhook's body from these fields.
+    description: "The body POSTed to every endpoint subscribed to its type. `data` is the transfer or payout as the customer's client key saw it (GET /v1/transfers/{id}, /v1/payouts/{id}) when the event happened.",
+  });
+export const WebhookEvent = WebhookEventPayload.extend({
+  customer_id: Id.meta({ description: 'Whose event it is' }),
+  dispatched_at: Timestamp.nullable().meta({ description: 'When its deliveries were started; null until then' }),
+}).meta({ id: 'WebhookEvent', description: 'An event as listed: the body endpoints receive, with its customer and when its deliveries started.' });
+/** The payload is stored JSON (its `data` presented by the transfer presenter, which `Transfer` checks). */
+type PresentedEvent = Omit<WebhookEventRow['payload'], 'data'> & { data: z.output<typeof Transfer> } & Pick<WebhookEventRow, 'customer_id' | 'dispatched_at'>;
+type _WebhookEventDocumented = Assert<Documents<typeof WebhookEvent, PresentedEvent>>;
+
+export const WebhookDelivery = z
+  .object({
+    id: Id,
+    event_id: Id,
+    event_type: WebhookEventType,
+    endpoint_id: Id,
+    attempt: z.number().int().meta({ description: 'Which attempt of its delivery (1 for the first)' }),
+    outcome: z.enum(['succeeded', 'failed']).meta({ description: 'succeeded: the endpoint answered 2xx' }),
+    response_status: z.number().int().nullable().meta({ description: "The endpoint's HTTP status; null when it did not answer" }),
+    duration_ms: z.number().int(),
+    error: z.string().nullable().meta({ description: 'Why it failed (a non-2xx answer, a timeout, a refused address...)' }),
+    next_attempt_at: Timestamp.nullable().meta({ description: 'When the next attempt is due if this one failed; null when it succeeded or was the last' }),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'WebhookDelivery', description: 'One delivery attempt of one event to one endpoint.' });
+
+export const Redelivery = z
+  .object({
+    event_id: Id,
+    deliveries: z.array(z.object({ endpoint_id: Id, workflow_id: z.string().meta({ description: 'The delivery workflow, with its own attempts and retries' }) })),
+  })
+  .meta({ id: 'WebhookRedelivery' });
 
 export const page = <S extends z.ZodType>(item: S) => z.object({ data: z.array(item), next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }) });
 export const list = <S extends z.ZodType>(item: S) => z.object({ data: z.array(item) });

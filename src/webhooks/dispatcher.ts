@@ -1,0 +1,89 @@
+/**
+ * The outbox relay: events recorded with their status changes (src/webhooks/events.ts) become
+ * delivery workflows, one per event and subscribed endpoint. Runs in every worker process; each
+ * pass takes a batch of undispatched events with FOR UPDATE SKIP LOCKED, so replicas share the work
+ * without waiting on each other, starts the deliveries (a workflow id per event and endpoint, so a
+ * pass repeated after a crash starts nothing twice), and marks the events dispatched in the same
+ * commit. An endpoint receives the events raised after it was registered.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex';
+import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, webhookDeliveryWorkflowId, webhookTaskQueue, type WebhookDeliveryInput } from '../../workflows/definitions';
+import { ALL_EVENT_TYPES, type WebhookEventRow } from './events';
+
+const BATCH = 100;
+
+export type DeliveryStarter = (eventId: string, endpointId: string, workflowId?: string) => Promise<string>;
+
+/** Starts one delivery workflow (an already started one with the same id is left as it is). */
+export function createDeliveryStarter(deps: { temporal: Client; taskQueue: string; retryDelaysSeconds: number[] }): DeliveryStarter {
+  return async (eventId, endpointId, workflowId = webhookDeliveryWorkflowId(eventId, endpointId)) => {
+    const input: WebhookDeliveryInput = { eventId, endpointId, retryDelaysSeconds: deps.retryDelaysSeconds, activityTaskQueue: webhookTaskQueue(deps.taskQueue) };
+    try {
+      await deps.temporal.workflow.start(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue: deps.taskQueue, workflowId, args: [input] });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return workflowId;
+  };
+}
+
+/** The endpoints an event goes to: its customer's, enabled, subscribed to its type, registered before it. */
+export function subscribedEndpoints(db: Db, event: Pick<WebhookEventRow, 'customer_id' | 'type' | 'created_at'>) {
+  return db('webhook_endpoints')
+    .where({ customer_id: event.customer_id, status: 'enabled' })
+    .whereNull('deleted_at')
+    .andWhere('created_at', '<=', event.created_at)
+    .andWhere((q) => q.whereRaw('? = ANY(event_types)', [event.type]).orWhereRaw('? = ANY(event_types)', [ALL_EVENT_TYPES]))
+    .select<Array<{ id: string }>>('id');
+}
+
+export function createWebhookDispatcher(deps: { db: Db; start: DeliveryStarter; logger: Logger; intervalMs: number }) {
+  const { db } = deps;
+
+  /** One pass: how many events it dispatched. */
+  async function dispatchOnce(): Promise<number> {
+    return db.transaction(async (trx) => {
+      const events = (await trx('webhook_events')
+        .whereNull('dispatched_at')
+        .orderBy('created_at')
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked()
+        .select('id', 'customer_id', 'type', 'created_at')) as Array<Pick<WebhookEventRow, 'id' | 'customer_id' | 'type' | 'created_at'>>;
+      for (const event of events) {
+        for (const endpoint of await subscribedEndpoints(trx, event)) await deps.start(event.id, endpoint.id);
+      }
+      if (events.length) await trx('webhook_events').whereIn('id', events.map((e) => e.id)).update({ dispatched_at: trx.fn.now() });
+      return events.length;
+    });
+  }
+
+  /** Passes every `intervalMs` (at once again after a full batch) until stopped; a failed pass is logged and retried. */
+  function start(): () => Promise<void> {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> = Promise.resolve();
+    const loop = () => {
+      running = dispatchOnce().then(
+        (n) => schedule(n === BATCH ? 0 : deps.intervalMs),
+        (err: unknown) => {
+          deps.logger.warn({ err }, 'webhook dispatch failed; retrying');
+          schedule(Math.max(deps.intervalMs, 1000));
+        },
+      );
+    };
+    const schedule = (ms: number) => {
+      if (!stopped) timer = setTimeout(loop, ms);
+    };
+    schedule(0);
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    };
+  }
+
+  return { dispatchOnce, start };
+}
