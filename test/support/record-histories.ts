@@ -1,6 +1,6 @@
 /**
- * Records the event histories of real transfer and payout workflows, one per path a user's data
- * can hold, into test/fixtures/histories/<set>/. The replay test (test/unit/replay.test.ts) replays
+ * Records the event histories of real transfer, payout and webhook delivery workflows, one per
+ * path a user's data can hold, into test/fixtures/histories/<set>/. The replay test (test/unit/replay.test.ts) replays
  * every recorded history against today's workflow code, so a change that would break a workflow
  * already running fails `npm test` instead of production.
  *
@@ -10,13 +10,15 @@
  * checks that each workflow reached the state its file is named after before saving it.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import globalSetup from './global-setup';
 import globalTeardown from './global-teardown';
-import { connectTemporal, createKey, httpClient, openTestDb, startTestApplication, testRail, type HttpClient } from './harness';
+import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, webhookTaskQueue, type WebhookDeliveryInput } from '../../workflows/definitions';
+import { connectTemporal, createKey, httpClient, openTestDb, startTestApplication, testRail, uniqueTaskQueue, type HttpClient } from './harness';
 
 const HOLD_TTL_SECONDS = 8;
 
@@ -31,7 +33,9 @@ async function main(): Promise<void> {
   const temporal = await connectTemporal();
   // A hold expires after a few seconds here, so the expiry path can be recorded; payouts settle
   // quickly and stay in a long return window, so "settled, still open" can be recorded too.
+  const taskQueue = uniqueTaskQueue('histories');
   const app = await startTestApplication({
+    taskQueue,
     complianceHoldTtlSeconds: HOLD_TTL_SECONDS,
     payoutTiming: { settlementCheckSeconds: 2, returnWindowSeconds: 3600 },
   });
@@ -94,6 +98,46 @@ async function main(): Promise<void> {
     await expectStatus(admin, 'payouts', rejected.id, 'failed', 60_000);
     await waitClosed(temporal.client, rejected.workflow_id);
     await save('payout-rejected-by-rail', rejected.workflow_id, false);
+
+    // Webhook deliveries, one per path, each started with a retry schedule of its own (the
+    // dispatcher would use the configured one, days long) for an event of a customer of their own.
+    const receiver = await startReceiver();
+    try {
+      const wendy = await customerWithAccount(admin, 'Wendy Webhook', '100.00');
+      const other = await admin.post('/v1/accounts', { customer_id: wendy.customerId, currency: 'USD' });
+      const own = await admin.post('/v1/transfers', { source_account_id: wendy.accountId, destination_account_id: other.body.id, source_amount: '1.00', reference: 'history' }, idem());
+      await expectStatus(admin, 'transfers', own.body.id, 'completed');
+      const event = await db('webhook_events').where({ resource_id: own.body.id, type: 'transfer.completed' }).first('id');
+      const deliver = async (name: string, receiverPath: string, retryDelaysSeconds: number[]) => {
+        // Subscribed to nothing this customer raises, so the dispatcher starts no delivery of its own.
+        const endpoint = await admin.post('/v1/webhook-endpoints', { customer_id: wendy.customerId, url: `${receiver.url}/${receiverPath}`, event_types: ['payout.returned'] });
+        if (endpoint.status !== 201) throw new Error(`webhook endpoint: ${endpoint.status} ${JSON.stringify(endpoint.body)}`);
+        const workflowId = `history-${name}-${randomUUID()}`;
+        const input: WebhookDeliveryInput = { eventId: event.id, endpointId: endpoint.body.id, retryDelaysSeconds, activityTaskQueue: webhookTaskQueue(taskQueue) };
+        await temporal.client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue: taskQueue, workflowId, args: [input] });
+        return workflowId;
+      };
+      const delivered = await deliver('webhook-delivered', 'ok', [1]);
+      await waitClosed(temporal.client, delivered);
+      await save('webhook-delivered', delivered, false);
+
+      const retried = await deliver('webhook-retried-then-delivered', 'fails-twice', [0.3, 0.3, 0.3]);
+      await waitClosed(temporal.client, retried);
+      await save('webhook-retried-then-delivered', retried, false);
+
+      const abandoned = await deliver('webhook-abandoned', 'down', [0.3, 0.3]);
+      await waitClosed(temporal.client, abandoned);
+      await save('webhook-abandoned-endpoint-disabled', abandoned, false);
+
+      // Still running: two attempts failed, the third waits an hour (a running delivery in backoff).
+      const waiting = await deliver('webhook-waiting', 'down', [0.3, 3600]);
+      for (let i = 0; i < 100 && Number((await db('webhook_deliveries').where({ workflow_id: waiting }).count({ n: '*' }))[0]?.n) < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
+      await save('webhook-waiting-to-retry', waiting, true);
+      await temporal.client.workflow.getHandle(waiting).terminate('recorded');
+    } finally {
+      await receiver.close();
+    }
   } finally {
     await app.stop();
     await temporal.close();
@@ -132,6 +176,21 @@ async function railControls(account: string, controls: Record<string, unknown>) 
     body: JSON.stringify(controls),
   });
   if (!res.ok) throw new Error(`rail controls: ${res.status}`);
+}
+
+/** A receiver in this process: /ok answers 204, /fails-twice 503 twice then 204, /down always 503. */
+async function startReceiver(): Promise<{ url: string; close: () => Promise<void> }> {
+  let flaky = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const ok = req.url === '/ok' || (req.url === '/fails-twice' && ++flaky > 2);
+      res.writeHead(ok ? 204 : 503).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 async function expectStatus(client: HttpClient, collection: string, id: string, status: string, timeoutMs = 30_000) {

@@ -2,7 +2,7 @@
  * Workflows already running must keep running: every history recorded from an earlier version of
  * the workflows (test/fixtures/histories/<version>/, see test/support/record-histories.ts) is
  * replayed against today's workflow code with the SDK's replayer. A change that would make a
- * running transfer or payout fail its next workflow task (a nondeterminism error) fails here.
+ * running transfer, payout or webhook delivery fail its next workflow task (a nondeterminism error) fails here.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ const recorded = fs
   .flatMap((version) => fs.readdirSync(path.join(HISTORIES, version)).map((file) => ({ version, file })))
   .filter(({ file }) => file.endsWith('.json'));
 
-test.each(['v1', 'v2'])('%s: there are recorded histories for every path a running workflow can be on', (version) => {
+test.each(['v1', 'v2', 'v3'])('%s: there are recorded histories for every path a running transfer or payout can be on', (version) => {
   const names = new Set(recorded.filter((r) => r.version === version).map((r) => r.file.replace(/\.json$/, '')));
   for (const path of [
     'transfer-completed',
@@ -29,6 +29,11 @@ test.each(['v1', 'v2'])('%s: there are recorded histories for every path a runni
   ]) {
     expect(names).toContain(path);
   }
+});
+
+test.each(['v3'])('%s: there are recorded histories for every path a webhook delivery can be on, running ones too', (version) => {
+  const names = new Set(recorded.filter((r) => r.version === version).map((r) => r.file.replace(/\.json$/, '')));
+  for (const path of ['webhook-delivered', 'webhook-retried-then-delivered', 'webhook-abandoned-endpoint-disabled', 'webhook-waiting-to-retry']) expect(names).toContain(path);
 });
 
 describe.each(recorded)('$version/$file', ({ version, file }) => {
