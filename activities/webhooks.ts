@@ -10,7 +10,7 @@ export function createWebhookActivities(deps: { delivery: WebhookDelivery }) {
     async attemptWebhookDelivery(input: AttemptInput): Promise<AttemptResult> {
       return deps.delivery.attempt(input);
     },
-    async abandonWebhookDelivery(input: { endpointId: string; attempts: number; windowSeconds: number }): Promise<{ disabled: boolean }> {
+    async abandonWebhookDelivery(input: { endpointId: string; workflowId: string; attempts: number; windowSeconds: number }): Promise<{ disabled: boolean }> {
       return deps.delivery.abandon(input);
     },
   };

@@ -21,8 +21,9 @@ export async function up(knex: Knex): Promise<void> {
       status                      text NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled')),
       disabled_reason             text,
       disabled_at                 timestamptz,
-      -- failed attempts since the last success
+      -- failed attempts since the last success, and when that was
       failure_streak              integer NOT NULL DEFAULT 0 CHECK (failure_streak >= 0),
+      last_success_at             timestamptz,
       created_by_key_id           uuid REFERENCES api_keys(id),
       created_at                  timestamptz NOT NULL DEFAULT now(),
       updated_at                  timestamptz NOT NULL DEFAULT now(),

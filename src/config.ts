@@ -1,5 +1,3 @@
-import type { RetrySchedule } from './webhooks/retry-schedule';
-import type { UrlPolicy } from './webhooks/url-policy';
 import { z } from 'zod';
 import { chooseLogFormat, type LogFormat } from './logger';
 
@@ -136,8 +134,19 @@ function trustProxyOf(value: string): TrustProxy {
   return value.split(',').map((v) => v.trim());
 }
 
-/** Webhook delivery settings (src/webhooks/). */
-export type WebhookSettings = { timeoutMs: number; retry: RetrySchedule; dispatchIntervalMs: number; urlPolicy: UrlPolicy };
+/**
+ * Webhook delivery settings (src/webhooks/): the attempt timeout, the retry schedule
+ * (retry-schedule.ts), the dispatcher's interval, and where URLs may point (url-policy.ts).
+ */
+export type WebhookSettings = {
+  timeoutMs: number;
+  retry: { initialSeconds: number; maxIntervalSeconds: number; windowSeconds: number };
+  dispatchIntervalMs: number;
+  urlPolicy: { production: boolean };
+};
+
+/** A delivery's attempts are kept in its workflow's history: a schedule of more is refused at start-up. */
+const MAX_WEBHOOK_ATTEMPTS = 200;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: boolean = process.stdout.isTTY === true): Config {
   // An empty variable (e.g. `ADMIN_API_KEY=` from docker-compose) means unset.
@@ -148,6 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTty: bo
     throw new Error(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  // Every delay of a delivery's schedule travels in its workflow's input, and every attempt is in its history: keep them few.
+  const attempts = Math.ceil(e.WEBHOOK_RETRY_WINDOW_SECONDS / e.WEBHOOK_RETRY_MAX_INTERVAL_SECONDS) + Math.ceil(Math.log2(Math.max(1, e.WEBHOOK_RETRY_MAX_INTERVAL_SECONDS / e.WEBHOOK_RETRY_INITIAL_SECONDS))) + 1;
+  if (attempts > MAX_WEBHOOK_ATTEMPTS) {
+    throw new Error(
+      `Invalid configuration:\n  WEBHOOK_RETRY_WINDOW_SECONDS / WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: about ${attempts} attempts per delivery; at most ${MAX_WEBHOOK_ATTEMPTS} (raise the interval or shorten the window)`,
+    );
+  }
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,

@@ -5,7 +5,7 @@
  * disabled (unless another delivery to it succeeded meanwhile). Started by the outbox dispatcher
  * (src/webhooks/dispatcher.ts) or by a redelivery.
  */
-import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks';
 import type { WebhookDeliveryInput, WebhookDeliveryResult } from './definitions';
 
@@ -23,13 +23,20 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   for (let attempt = 1; ; attempt++) {
     const next = input.retryDelaysSeconds[attempt - 1];
     const result = await attemptWebhookDelivery({ eventId: input.eventId, endpointId: input.endpointId, workflowId, attempt, nextAttemptInSeconds: next ?? null }).catch(
-      () => ({ outcome: 'failed' as const, responseStatus: null }),
+      (err: unknown) => {
+        // A cancelled delivery stops; any other failure of the activity itself is a failed attempt.
+        if (isCancellation(err)) throw err;
+        return { outcome: 'failed' as const, responseStatus: null };
+      },
     );
     if (result.outcome === 'succeeded') return { outcome: 'delivered', attempts: attempt };
     if (result.outcome === 'skipped') return { outcome: 'skipped', attempts: attempt, reason: result.reason };
     if (next === undefined) {
       const windowSeconds = input.retryDelaysSeconds.reduce((sum, d) => sum + d, 0);
-      const { disabled } = await abandonWebhookDelivery({ endpointId: input.endpointId, attempts: attempt, windowSeconds }).catch(() => ({ disabled: false }));
+      const { disabled } = await abandonWebhookDelivery({ endpointId: input.endpointId, workflowId, attempts: attempt, windowSeconds }).catch((err: unknown) => {
+        if (isCancellation(err)) throw err;
+        return { disabled: false };
+      });
       return { outcome: 'abandoned', attempts: attempt, endpointDisabled: disabled };
     }
     await sleep(next * 1000);

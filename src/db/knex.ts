@@ -26,3 +26,11 @@ export function isPgError(err: unknown, code: string, constraint?: string): bool
   const e = err as { code?: unknown; constraint?: unknown };
   return e.code === code && (constraint === undefined || e.constraint === constraint);
 }
+
+/**
+ * Runs `fn` in the caller's transaction, or in a new one when given the pool: what must commit
+ * together (a status change and its webhook event) always does.
+ */
+export async function inTransaction<T>(trx: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return (trx as Db & { isTransaction?: boolean }).isTransaction ? fn(trx) : trx.transaction(fn);
+}

@@ -36,7 +36,14 @@ export function spawnServerProcess(
   };
   child.stdout?.on('data', capture);
   child.stderr?.on('data', capture);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // A binary that cannot be started (missing, not executable) never exits: it fails to spawn.
+    child.once('error', (err) => {
+      output += `\n${binary} could not be started: ${err.message}`;
+      resolve({ code: null, signal: null });
+    });
+  });
   return { child, output: () => output, exited };
 }
 
@@ -53,7 +60,7 @@ export async function waitForFrontend(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = server.child.exitCode !== null || server.child.signalCode !== null;
-  server.child.once('exit', () => (exited = true));
+  void server.exited.then(() => (exited = true));
   while (Date.now() < deadline) {
     if (exited) throw new Error(`${label} exited during start-up:\n${server.output()}`);
     try {

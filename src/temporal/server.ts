@@ -14,7 +14,7 @@ import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { Client as PgClient } from 'pg';
 import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
-import { freePort, isPortFree } from '../net';
+import { isPortFree } from '../net';
 import { ensureGoProgram, type GoProgram } from './go-install';
 import { spawnServerProcess, stopChild, waitForFrontend, type TemporalServerHandle } from './process';
 import { ensureSearchAttributes } from './search-attributes';
@@ -66,36 +66,36 @@ export type TemporalServerPorts = Record<'frontend' | 'frontendHttp' | 'frontend
 
 export async function temporalServerPorts(frontend: number): Promise<TemporalServerPorts> {
   const taken = new Set<number>([frontend]);
-  const next = async (belowSigned16Bit = false) => {
-    const port = belowSigned16Bit ? await freeMembershipPort(taken) : await freePort();
+  const next = async () => {
+    const port = await freePortBelowEphemeral(taken);
     taken.add(port);
     return port;
   };
   return {
     frontend,
     frontendHttp: await next(),
-    frontendMembership: await next(true),
+    frontendMembership: await next(),
     history: await next(),
-    historyMembership: await next(true),
+    historyMembership: await next(),
     matching: await next(),
-    matchingMembership: await next(true),
+    matchingMembership: await next(),
     worker: await next(),
-    workerMembership: await next(true),
+    workerMembership: await next(),
     metrics: await next(),
   };
 }
 
 /**
- * The server records each host's membership port in cluster_membership.rpc_port, a smallint: a
- * port above 32767 (every port the OS hands out when asked for any) stops it at start-up. So these
- * are picked below the OS's ephemeral range, where nothing is handed out by chance.
+ * Ports below the OS's ephemeral range (which starts at 32768): there no outgoing connection takes
+ * one by chance, so a restarted server finds its ports free again. And the server records each
+ * host's membership port in cluster_membership.rpc_port, a smallint: a port above 32767 stops it.
  */
-async function freeMembershipPort(taken: Set<number>): Promise<number> {
+async function freePortBelowEphemeral(taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 20_000 + randomInt(12_768);
     if (!taken.has(port) && (await isPortFree(port))) return port;
   }
-  throw new Error('no free port between 20000 and 32767 for the Temporal server\'s membership');
+  throw new Error('no free port between 20000 and 32767 for the Temporal server');
 }
 
 export type TemporalServerOptions = {

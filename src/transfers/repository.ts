@@ -1,9 +1,9 @@
-import type { Db } from '../db/knex';
+import { inTransaction, type Db } from '../db/knex';
 import { priceColumns, type TransferRow } from './model';
 import { RESPONSE_MESSAGES, ResponseCode, TERMINAL_STATUSES, type RecordedOutcome, type TransferStatus } from './outcomes';
 import type { PriceRecord } from '../pricing/service';
 import { afterCommit, movementOutcomes } from '../observability/metrics';
-import { createStatusEventRecorder, eventTypeFor, inTransaction } from '../webhooks/events';
+import { createStatusEventRecorder, eventTypeFor } from '../webhooks/events';
 
 export type TransferOutcomeRecord = RecordedOutcome;
 

@@ -12,7 +12,7 @@ import type { Db } from '../db/knex';
 import { webhookDeliveries } from '../observability/metrics';
 import type { WebhookEventRow } from './events';
 import { signatureHeader, type WebhookEndpointRow } from './endpoints';
-import { vettedLookup, type UrlPolicy } from './url-policy';
+import { checkWebhookUrl, vettedLookup, type UrlPolicy } from './url-policy';
 
 export type AttemptInput = {
   eventId: string;
@@ -40,6 +40,8 @@ export function createWebhookDelivery(deps: { db: Db; timeoutMs: number; urlPoli
     if (!endpoint || endpoint.deleted_at) return skipped('endpoint_deleted');
     if (endpoint.status === 'disabled') return skipped('endpoint_disabled');
     const event = await db('webhook_events').where({ id: input.eventId }).first<WebhookEventRow>();
+    // Checked again, as registered URLs may predate the policy (http to localhost, then production).
+    const verdict = checkWebhookUrl(endpoint.url, deps.urlPolicy);
     const body = JSON.stringify(event.payload);
     const sentAt = new Date();
 
@@ -47,6 +49,7 @@ export function createWebhookDelivery(deps: { db: Db; timeoutMs: number; urlPoli
     let responseStatus: number | null = null;
     let error: string | null = null;
     try {
+      if (!verdict.ok) throw Object.assign(new Error(`the URL is refused: it ${verdict.reason}`), { code: 'EADDRREFUSED' });
       // undici's request() does not follow redirects: a 3xx is a failed attempt, never a second hop.
       const res = await request(endpoint.url, {
         method: 'POST',
@@ -90,7 +93,11 @@ export function createWebhookDelivery(deps: { db: Db; timeoutMs: number; urlPoli
       if (inserted.length === 0) return;
       await trx('webhook_endpoints')
         .where({ id: endpoint.id })
-        .update(outcome === 'succeeded' ? { failure_streak: 0, updated_at: trx.fn.now() } : { failure_streak: trx.raw('failure_streak + 1'), updated_at: trx.fn.now() });
+        .update(
+          outcome === 'succeeded'
+            ? { failure_streak: 0, last_success_at: trx.fn.now(), updated_at: trx.fn.now() }
+            : { failure_streak: trx.raw('failure_streak + 1'), updated_at: trx.fn.now() },
+        );
     });
     webhookDeliveries.inc({ outcome });
     return { outcome, responseStatus };
@@ -98,18 +105,20 @@ export function createWebhookDelivery(deps: { db: Db; timeoutMs: number; urlPoli
 
   /**
    * The delivery's retry window ran out with every attempt failed: the endpoint is disabled, unless
-   * it succeeded with another event meanwhile (its failure streak is shorter than this delivery's attempts).
+   * any delivery to it succeeded since this one's first attempt (the endpoint works; this event's
+   * answer was the problem, and its attempts stay listed).
    */
-  async function abandon(input: { endpointId: string; attempts: number; windowSeconds: number }): Promise<{ disabled: boolean }> {
+  async function abandon(input: { endpointId: string; workflowId: string; attempts: number; windowSeconds: number }): Promise<{ disabled: boolean }> {
     webhookDeliveries.inc({ outcome: 'abandoned' });
+    const firstAttempt = db('webhook_deliveries').where({ workflow_id: input.workflowId }).min('created_at');
     const disabled = await db('webhook_endpoints')
       .where({ id: input.endpointId, status: 'enabled' })
       .whereNull('deleted_at')
-      .andWhere('failure_streak', '>=', input.attempts)
+      .andWhere((q) => q.whereNull('last_success_at').orWhere('last_success_at', '<', firstAttempt))
       .update({
         status: 'disabled',
         disabled_at: db.fn.now(),
-        disabled_reason: `every delivery attempt failed for ${Math.round(input.windowSeconds)} s (${input.attempts} attempts in a row)`,
+        disabled_reason: `no delivery succeeded for ${Math.round(input.windowSeconds)} s (${input.attempts} attempts of one event failed)`,
         updated_at: db.fn.now(),
       });
     return { disabled: disabled > 0 };

@@ -2,9 +2,11 @@
  * The outbox relay: events recorded with their status changes (src/webhooks/events.ts) become
  * delivery workflows, one per event and subscribed endpoint. Runs in every worker process; each
  * pass takes a batch of undispatched events with FOR UPDATE SKIP LOCKED, so replicas share the work
- * without waiting on each other, starts the deliveries (a workflow id per event and endpoint, so a
- * pass repeated after a crash starts nothing twice), and marks the events dispatched in the same
- * commit. An endpoint receives the events raised after it was registered.
+ * without waiting on each other, starts the deliveries (a workflow id per event and endpoint, and
+ * Temporal refuses a second run of one: a pass repeated after a crash starts nothing twice), and
+ * marks the events dispatched in the same commit. An event whose deliveries cannot be started now
+ * is left for the next pass without holding up the others. An endpoint receives the events raised
+ * after it was registered.
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -21,7 +23,8 @@ export function createDeliveryStarter(deps: { temporal: Client; taskQueue: strin
   return async (eventId, endpointId, workflowId = webhookDeliveryWorkflowId(eventId, endpointId)) => {
     const input: WebhookDeliveryInput = { eventId, endpointId, retryDelaysSeconds: deps.retryDelaysSeconds, activityTaskQueue: webhookTaskQueue(deps.taskQueue) };
     try {
-      await deps.temporal.workflow.start(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue: deps.taskQueue, workflowId, args: [input] });
+      // Rejected when a run with this id exists, running or closed: a delivery made is not made again.
+      await deps.temporal.workflow.start(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue: deps.taskQueue, workflowId, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -52,10 +55,17 @@ export function createWebhookDispatcher(deps: { db: Db; start: DeliveryStarter; 
         .forUpdate()
         .skipLocked()
         .select('id', 'customer_id', 'type', 'created_at')) as Array<Pick<WebhookEventRow, 'id' | 'customer_id' | 'type' | 'created_at'>>;
+      const dispatched: string[] = [];
       for (const event of events) {
-        for (const endpoint of await subscribedEndpoints(trx, event)) await deps.start(event.id, endpoint.id);
+        try {
+          for (const endpoint of await subscribedEndpoints(trx, event)) await deps.start(event.id, endpoint.id);
+          dispatched.push(event.id);
+        } catch (err) {
+          // Left undispatched for the next pass; the events after it go on now.
+          deps.logger.warn({ err, eventId: event.id }, 'could not start a webhook delivery; retrying on the next pass');
+        }
       }
-      if (events.length) await trx('webhook_events').whereIn('id', events.map((e) => e.id)).update({ dispatched_at: trx.fn.now() });
+      if (dispatched.length) await trx('webhook_events').whereIn('id', dispatched).update({ dispatched_at: trx.fn.now() });
       return events.length;
     });
   }

@@ -51,22 +51,19 @@ export function eventTypeFor(kind: TransferRow['kind'], status: TransferRow['sta
 }
 
 /**
- * Runs `fn` in the caller's transaction, or in a new one when given the pool: a status change and
- * its event always commit together.
- */
-export async function inTransaction<T>(trx: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  return (trx as Db & { isTransaction?: boolean }).isTransaction ? fn(trx) : trx.transaction(fn);
-}
-
-/**
  * Records the event `row`'s new state raises, in `trx`: one per customer the movement concerns
- * (the source account's; for a transfer to another customer's account, that customer's too), each
- * with the resource as that customer's client key sees it. A repeated step finds its event already
+ * (the source account's; for a transfer to another customer's account, that customer's too) that
+ * has a webhook endpoint, each with the resource as that customer's client key sees it. A repeated step finds its event already
  * recorded (one per resource, type and customer) and adds nothing.
  */
 export function createStatusEventRecorder() {
   return async function recordStatusEvent(trx: Db, row: TransferRow, type: WebhookEventType): Promise<void> {
-    const accounts = (await trx('accounts').whereIn('id', [row.source_account_id, row.destination_account_id]).select('id', 'customer_id')) as Array<{ id: string; customer_id: string | null }>;
+    // Only customers with an endpoint (enabled or not, not deleted) get events: an endpoint receives
+    // the events raised after it was registered, and a customer without one pays nothing for them.
+    const accounts = (await trx('accounts as a')
+      .whereIn('a.id', [row.source_account_id, row.destination_account_id])
+      .whereExists((q) => q.select(trx.raw('1')).from('webhook_endpoints as w').whereRaw('w.customer_id = a.customer_id').whereNull('w.deleted_at'))
+      .select('a.id', 'a.customer_id')) as Array<{ id: string; customer_id: string | null }>;
     const ownerOf = (accountId: string) => accounts.find((a) => a.id === accountId)?.customer_id ?? null;
     const customers = [...new Set([ownerOf(row.source_account_id), ...(row.kind === 'transfer' ? [ownerOf(row.destination_account_id)] : [])])].filter(
       (c): c is string => c !== null,
@@ -76,7 +73,8 @@ export function createStatusEventRecorder() {
     // yet, and a step must never wait for a second pool connection while it holds one (a pool of one
     // would wait for ever), so not even the currencies come from the pool's cache.
     const presenter = createTransferPresenter({ db: trx, currencies: createCurrencyService({ db: trx }) });
-    const createdAt = new Date();
+    // The database's clock (the change's own updated_at, the transaction's now()), as endpoints' created_at is.
+    const createdAt = new Date(row.updated_at);
     for (const customerId of customers) {
       const data = JSON.parse(JSON.stringify(await presenter.present(row, { role: 'client', customerId, keyId: 'webhook' }))) as Record<string, unknown>;
       const id = randomUUID();

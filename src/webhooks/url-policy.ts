@@ -3,7 +3,8 @@
  * from inside the operator's network, so an address that reaches that network (loopback, private,
  * link-local, the cloud metadata service at 169.254.169.254 …) would be a server-side request
  * forgery. Only public unicast addresses are allowed, checked when the URL is registered (IP
- * literals, `localhost`) and again on every delivery against what its name resolves to then.
+ * literals, `localhost`), and again on every delivery: the URL itself, and what its name resolves
+ * to then, on the connection's own lookup.
  * In production only `https` is allowed; elsewhere (development, tests) `http` and `https` to the
  * loopback interface are allowed too, for a receiver on the developer's machine.
  */
@@ -17,9 +18,18 @@ export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
 const LOOPBACK_NAMES = new Set(['localhost', 'localhost.']);
 
-/** What kind of address this is: only `unicast` (public) is allowed in production; `loopback` also elsewhere. */
+const GLOBAL_UNICAST_IPV6 = ipaddr.parseCIDR('2000::/3');
+
+/**
+ * What kind of address this is: only `unicast` (public) is allowed in production; `loopback` also
+ * elsewhere. An IPv6 address is public only inside 2000::/3 (ipaddr.js calls some others, e.g. the
+ * IPv4-compatible ::a.b.c.d, unicast too).
+ */
 export function addressRange(address: string): string {
-  return ipaddr.process(address).range();
+  const parsed = ipaddr.process(address);
+  const range = parsed.range();
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && !parsed.match(GLOBAL_UNICAST_IPV6)) return 'reserved';
+  return range;
 }
 
 function addressAllowed(address: string, policy: UrlPolicy): boolean {

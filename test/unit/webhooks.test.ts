@@ -1,5 +1,6 @@
 /** The pure parts of webhooks: where URLs may point, the retry schedule, the event types, the signature. */
 import { Webhook } from 'standardwebhooks';
+import { loadConfig } from '../../src/config';
 import { signatureHeader, newWebhookSecret } from '../../src/webhooks/endpoints';
 import { eventTypeFor } from '../../src/webhooks/events';
 import { DEFAULT_RETRY_SCHEDULE, retryDelaysSeconds } from '../../src/webhooks/retry-schedule';
@@ -35,6 +36,9 @@ describe('checkWebhookUrl', () => {
     expect(verdict('https://[fd00::1]/', development)).toBe('must not point at a uniqueLocal address');
     expect(verdict('https://[::ffff:10.0.0.1]/', development)).toBe('must not point at a private address');
     expect(verdict('https://0.0.0.0/', development)).toBe('must not point at a unspecified address');
+    // IPv4-compatible IPv6 (::127.0.0.1), outside 2000::/3: not public, whatever its embedded address.
+    expect(verdict('https://[::127.0.0.1]/', production)).toBe('must not point at a reserved address');
+    expect(verdict('https://[2606:4700::1111]/', production)).toBe('ok');
   });
 
   test('no credentials in the URL, and only http(s)', () => {
@@ -51,6 +55,13 @@ test('retries back off from 30 s, doubling up to 4 h, for 3 days', () => {
   expect(Math.max(...delays)).toBe(14400);
   expect(delays).toHaveLength(26);
   expect(retryDelaysSeconds({ initialSeconds: 0.5, maxIntervalSeconds: 1, windowSeconds: 4 })).toEqual([0.5, 1, 1, 1, 0.5]);
+});
+
+test('a retry schedule of more than 200 attempts is refused at start-up, naming the variables', () => {
+  expect(() => loadConfig({ WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: '60', WEBHOOK_RETRY_WINDOW_SECONDS: '2592000' })).toThrow(
+    /WEBHOOK_RETRY_WINDOW_SECONDS \/ WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: about 43202 attempts per delivery; at most 200/,
+  );
+  expect(loadConfig({}).webhooks.retry).toEqual(DEFAULT_RETRY_SCHEDULE);
 });
 
 test('each status a transfer or payout reaches raises its own event type; the rest none', () => {
