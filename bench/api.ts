@@ -64,6 +64,24 @@ export async function sameCurrencyFixtures(api: ApiClient, n: number): Promise<M
 }
 
 /**
+ * Same-currency transfers whose source customers each have a webhook endpoint at `url`: every
+ * completed transfer records its event in its commit and is delivered (bench/webhook-receiver.ts).
+ */
+export async function webhookFixtures(api: ApiClient, n: number, url: string): Promise<Movement[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const source = await fundedAccount(api, 'USD', '1000000.00');
+      const destination = await fundedAccount(api, 'USD', '0');
+      await api.must('POST', '/v1/webhook-endpoints', { customer_id: source.customerId, url, event_types: ['transfer.completed'] });
+      return {
+        path: '/v1/transfers' as const,
+        body: { source_account_id: source.accountId, destination_account_id: destination.accountId, source_amount: '1.00', reference: 'bench webhook' },
+      };
+    }),
+  );
+}
+
+/**
  * EUR → USD transfers with a fixed fee and a spread: every one posts to the same fee revenue, spread
  * revenue and FX position accounts.
  */

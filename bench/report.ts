@@ -8,6 +8,8 @@ import type { LedgerResult } from './ledger';
 export type EngineRun = {
   engine: EngineResult;
   sameCurrency: MovementResult;
+  /** Same-currency transfers whose customers have a webhook endpoint; `delivered`: what the receiver got. */
+  webhooks?: MovementResult & { delivered?: number };
   fx?: MovementResult;
   payouts?: MovementResult;
   ledger?: LedgerResult;
@@ -47,6 +49,7 @@ export function renderReport(r: BenchResults): string {
     row('workflow, one no-op activity', run.engine.oneActivity);
     row('workflow, one no-op local activity', run.engine.oneLocalActivity);
     row('`POST /v1/transfers`, same currency', run.sameCurrency, run.sameCurrency.answered201);
+    if (run.webhooks) row('`POST /v1/transfers`, same currency, customer with a webhook endpoint', run.webhooks, run.webhooks.answered201);
     if (run.fx) row('`POST /v1/transfers`, FX with fees', run.fx, run.fx.answered201);
     if (run.payouts) row('`POST /v1/payouts`, rail latency 0', run.payouts, run.payouts.answered201);
   }
@@ -68,6 +71,14 @@ export function renderReport(r: BenchResults): string {
       const k = sv.crash;
       lines.push('', `Crash on the server engine: ready again ${k.restartSeconds.toFixed(1)} s after SIGKILL, every transfer terminal ${k.recoverySeconds.toFixed(1)} s after /ready; lost ${k.lost}, doubled ${k.doubled}.`);
     }
+  }
+  if (r.file?.webhooks) {
+    const w = r.file.webhooks;
+    lines.push(
+      '',
+      `Webhooks: transfers of customers with an endpoint ran at ${times(w.perSecond / r.file.sameCurrency.perSecond)} the rate of those without ` +
+        `(p50 ${times(w.p50Ms / r.file.sameCurrency.p50Ms)}); the receiver got ${w.delivered ?? 0} deliveries for ${w.completed + w.samples + Math.min(5, w.samples)} completed transfers.`,
+    );
   }
   if (r.file?.ledger) {
     const l = r.file.ledger;

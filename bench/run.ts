@@ -2,7 +2,7 @@
  * `npm run bench`: the service's speed against the engine's ceiling, side by side in one run.
  *
  *   npm run bench -- [--concurrency 30] [--sequential 40] [--total 300] [--engine file,memory,server]
- *                    [--skip crash,ledger,payouts,fx] [--out bench-results.json]
+ *                    [--skip crash,ledger,payouts,fx,webhooks] [--out bench-results.json]
  *
  * Engines: `file`, the stack as `npm start` runs it (embedded Postgres, the Temporal dev server on
  * its SQLite file); `memory`, the dev server in memory; `server`, `TEMPORAL_ENGINE=server npm start`
@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
 import { freePort } from '../src/net';
-import { apiClient, fxFixtures, payoutFixtures, sameCurrencyFixtures } from './api';
+import { apiClient, fxFixtures, payoutFixtures, sameCurrencyFixtures, webhookFixtures } from './api';
+import { startWebhookReceiver } from './webhook-receiver';
 import { measureCrashRecovery } from './crash';
 import { measureEngine } from './engine';
 import { measureMovements } from './http';
@@ -90,6 +91,19 @@ async function onStack(label: keyof typeof ENGINE_LABELS, workDir: string, env: 
     const engine = await measureEngine(`${label}:`, temporalAddress, load);
     const run: EngineRun = { engine, sameCurrency: await measureMovements(`${label}: same-currency transfers`, api, await sameCurrencyFixtures(api, load.concurrency), load) };
     if (opts.memory) return run;
+    if (!skip.has('webhooks') && stack && label === 'file') {
+      // The same transfers, each source customer with a webhook endpoint: what the outbox and the deliveries cost.
+      const receiver = await startWebhookReceiver();
+      try {
+        run.webhooks = await measureMovements(`${label}: same-currency transfers, webhook endpoint`, api, await webhookFixtures(api, load.concurrency, receiver.url), load);
+        const deadline = Date.now() + 30_000;
+        const expected = run.webhooks.completed + load.sequential + Math.min(5, load.sequential);
+        while (receiver.received() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        run.webhooks.delivered = receiver.received();
+      } finally {
+        await receiver.close();
+      }
+    }
     if (!skip.has('fx')) run.fx = await measureMovements(`${label}: FX transfers with fees`, api, await fxFixtures(api, load.concurrency), load);
     if (!skip.has('payouts') && stack) run.payouts = await measureMovements(`${label}: payouts`, api, await payoutFixtures(api, stack.railUrl, load.concurrency), load);
     // The ledger alone does not depend on the engine: measured once, on the file stack.
