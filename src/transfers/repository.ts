@@ -13,6 +13,21 @@ export function outcomeOf(t: TransferRow): TransferOutcomeRecord | null {
   return { status: t.status as TransferOutcomeRecord['status'], responseCode: t.response_code, message: t.message ?? '' };
 }
 
+/** A row a status change returns: the transfer, and whether a customer it concerns has a webhook endpoint. */
+type ChangedRow = TransferRow & { webhook_subscribed: boolean };
+
+/**
+ * RETURNING for a status change: the row, and (in the same statement, no extra round trip) whether
+ * either account's customer has a webhook endpoint; only then is an event recorded.
+ */
+const changedRow = (trx: Db) => [
+  '*',
+  trx.raw(`exists (
+    SELECT 1 FROM accounts a JOIN webhook_endpoints w ON w.customer_id = a.customer_id AND w.deleted_at IS NULL
+    WHERE a.id IN (transfers.source_account_id, transfers.destination_account_id)
+  ) AS webhook_subscribed`) as unknown as string,
+];
+
 /** Statuses a transfer may leave for its outcome. */
 const OPEN: TransferStatus[] = ['processing', 'held', 'sent'];
 
@@ -24,9 +39,9 @@ const OPEN: TransferStatus[] = ['processing', 'held', 'sent'];
 export function createTransferRepository(db: Db) {
   // Each status change raises its webhook event in the same transaction (src/webhooks/events.ts).
   const recordEvent = createStatusEventRecorder();
-  const raise = async (trx: Db, row: TransferRow | undefined, status: TransferRow['status'] | 'released') => {
+  const raise = async (trx: Db, row: ChangedRow | undefined, status: TransferRow['status'] | 'released') => {
     const type = row && eventTypeFor(row.kind, status);
-    if (row && type) await recordEvent(trx, row, type);
+    if (row?.webhook_subscribed && type) await recordEvent(trx, row, type);
   };
   const get = (id: string, trx: Db = db) => trx('transfers').where({ id }).first<TransferRow | undefined>();
 
@@ -82,7 +97,7 @@ export function createTransferRepository(db: Db) {
     };
     if (prepared.held) Object.assign(columns, heldColumns(trx, prepared.held));
     if (prepared.outcome) Object.assign(columns, outcomeColumns(trx, prepared.outcome));
-    const [row] = await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, columns)).returning<TransferRow[]>('*');
+    const [row] = await trx('transfers').where({ id, status: 'processing' }).update(touch(trx, columns)).returning<ChangedRow[]>(changedRow(trx));
     if (prepared.held || prepared.outcome) {
       countState(trx, row);
       await raise(trx, row, row?.status ?? 'processing');
@@ -108,7 +123,7 @@ export function createTransferRepository(db: Db) {
   /** processing → held (seed 001's 12 quarantined), with when the hold expires; a repeat changes nothing. */
   async function hold(id: string, input: { expiresInSeconds: number; reason: string }, trx: Db = db): Promise<void> {
     await inTransaction(trx, async (t) => {
-      const [row] = await t('transfers').where({ id, status: 'processing' }).update(touch(t, heldColumns(t, input))).returning<TransferRow[]>('*');
+      const [row] = await t('transfers').where({ id, status: 'processing' }).update(touch(t, heldColumns(t, input))).returning<ChangedRow[]>(changedRow(t));
       countState(t, row);
       await raise(t, row, 'held');
     });
@@ -117,7 +132,7 @@ export function createTransferRepository(db: Db) {
   /** held → processing once released, to be posted. */
   async function resume(id: string, trx: Db = db): Promise<void> {
     await inTransaction(trx, async (t) => {
-      const [row] = await t('transfers').where({ id, status: 'held' }).update(touch(t, { status: 'processing', response_code: null, message: null })).returning<TransferRow[]>('*');
+      const [row] = await t('transfers').where({ id, status: 'held' }).update(touch(t, { status: 'processing', response_code: null, message: null })).returning<ChangedRow[]>(changedRow(t));
       await raise(t, row, 'released');
     });
   }
@@ -125,7 +140,7 @@ export function createTransferRepository(db: Db) {
   /** A payout accepted by the rail: on its way, not settled yet. */
   async function markSent(id: string, railReference: string, trx: Db = db): Promise<void> {
     await inTransaction(trx, async (t) => {
-      const [row] = await t('transfers').where({ id, status: 'processing' }).update(touch(t, { status: 'sent', rail_reference: railReference, sent_at: t.fn.now() })).returning<TransferRow[]>('*');
+      const [row] = await t('transfers').where({ id, status: 'processing' }).update(touch(t, { status: 'sent', rail_reference: railReference, sent_at: t.fn.now() })).returning<ChangedRow[]>(changedRow(t));
       await raise(t, row, 'sent');
     });
   }
@@ -144,7 +159,7 @@ export function createTransferRepository(db: Db) {
       const [row] = await t('transfers')
         .where({ id, status: 'completed' })
         .update(touch(t, { status: 'returned', response_code: ResponseCode.ContactSupport, message: message.slice(0, 500) }))
-        .returning<TransferRow[]>('*');
+        .returning<ChangedRow[]>(changedRow(t));
       countState(t, row);
       await raise(t, row, 'returned');
     });
@@ -162,7 +177,7 @@ export function createTransferRepository(db: Db) {
    */
   async function recordOutcome(id: string, outcome: TransferOutcomeRecord, trx: Db = db, links: Record<string, string> = {}): Promise<TransferRow> {
     return inTransaction(trx, async (t) => {
-      const [updated] = await t('transfers').whereIn('status', OPEN).andWhere({ id }).update(touch(t, { ...outcomeColumns(t, outcome), ...links })).returning<TransferRow[]>('*');
+      const [updated] = await t('transfers').whereIn('status', OPEN).andWhere({ id }).update(touch(t, { ...outcomeColumns(t, outcome), ...links })).returning<ChangedRow[]>(changedRow(t));
       countState(t, updated);
       await raise(t, updated, outcome.status);
       return updated ?? mustGet(id, t);

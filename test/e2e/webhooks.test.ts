@@ -12,7 +12,7 @@ import type { Db } from '../../src/db/knex';
 import { freePort } from '../../src/net';
 import { webhookDeliveries } from '../../src/observability/metrics';
 import { createKey, customerWithAccount, httpClient, openTestDb, startTestApplication, testRail, type HttpClient } from '../support/harness';
-import { expectErrorEnvelope, postTransfer, settled } from './helpers';
+import { deposit, expectErrorEnvelope, postTransfer, settled } from './helpers';
 
 let db: Db;
 let app: Awaited<ReturnType<typeof startTestApplication>>;
@@ -173,6 +173,26 @@ test('a receiver down for the whole retry window leaves the endpoint disabled an
   const redelivered = await cal.client.post(`/v1/events/${eventId}/redeliver`, { endpoint_id: created.body.id });
   expect(redelivered.status).toBe(202);
   expect(redelivered.body).toEqual({ event_id: eventId, deliveries: [{ endpoint_id: created.body.id, workflow_id: expect.stringMatching(/-redelivery-/) }] });
+});
+
+test('a held transfer tells its customer it was held, released by compliance, then completed', async () => {
+  const ida = await customer('Ida');
+  await deposit(admin, ida.accountId, '20000.00');
+  await register(ida.client, 'ida', { event_types: ['transfer.held', 'transfer.released', 'transfer.completed'] });
+  // Over the amount threshold: held for a compliance officer (response code 12, quarantined).
+  const held = await postTransfer(ida.client, { source_account_id: ida.accountId, destination_account_id: ida.otherAccountId, source_amount: '12000.00', reference: 'webhook held' });
+  expect(held.body.status).toBe('held');
+  const [heldEvent] = await receivedMatching('ida', forTransfer(held.body.id, 'transfer.held'));
+  expect(JSON.parse((heldEvent as Received).body).data).toMatchObject({ status: 'held', response_code: '12' });
+  const officer = httpClient(app.url, await createKey(db, 'compliance'));
+  expect((await officer.post(`/v1/transfers/${held.body.id}/release`, { reason: 'documents checked' })).status).toBe(200);
+  const got = await receivedMatching('ida', (e) => e.data?.id === held.body.id, 3);
+  const events = got.map((r) => JSON.parse(r.body)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+  expect(events.map((e) => [e.type, e.data.status])).toEqual([
+    ['transfer.held', 'held'],
+    ['transfer.released', 'processing'],
+    ['transfer.completed', 'completed'],
+  ]);
 });
 
 test('a payout tells its customer it was sent, completed and returned, in the order of the events\' created_at', async () => {
