@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../net';
+import { isAlive } from '../processes';
 import { folderBlockingDataDir, loadEmbeddedPostgres, runsAsRoot } from './postgres-user';
 
 export type EmbeddedPostgresHandle = {
@@ -115,19 +116,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   };
 }
 
-/** A cluster killed without a clean shutdown leaves postmaster.pid behind; drop it if its process is gone. */
+/** A cluster killed without a clean shutdown leaves postmaster.pid behind; drop it if its process is gone (or a zombie). */
 async function removeStalePidFile(dataDir: string): Promise<void> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (!fs.existsSync(pidFile)) return;
   const pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-  if (Number.isInteger(pid) && pid > 0) {
-    try {
-      process.kill(pid, 0);
-      return; // still running: let postgres itself report the conflict
-    } catch {
-      /* not running */
-    }
-  }
+  // Still running: let postgres itself report the conflict. A zombie is not running (Postgres's own
+  // check would take it for a live postmaster and refuse to start).
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return;
   fs.rmSync(pidFile, { force: true });
 }
 

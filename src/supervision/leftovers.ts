@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { isAlive } from '../processes';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
@@ -35,14 +36,7 @@ function commandMarks(dataDir: string): Record<ChildName | 'postgres' | 'owner',
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isAlive };
 
 /** The process's command line (/proc on Linux, `ps` elsewhere); undefined when it cannot be read. */
 function commandLine(pid: number): string | undefined {

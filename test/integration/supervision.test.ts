@@ -96,6 +96,17 @@ describe('superviseChild', () => {
   });
 });
 
+test('a zombie (killed, never reaped) is not alive: a SIGKILLed postmaster left as one must not block the next start', async () => {
+  // The inner sleep's parent execs another program that never reaps it: it stays a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  spawned.push(parent);
+  const pid = Number(await new Promise<string>((resolve) => parent.stdout?.once('data', (d: Buffer) => resolve(d.toString()))));
+  await sleep(600);
+  expect(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/^\d+ \(sleep\) Z /);
+  expect(isAlive(pid)).toBe(false);
+  expect(isAlive(parent.pid as number)).toBe(true);
+});
+
 describe('claimDataDir', () => {
   test('stops the children a SIGKILLed npm start left running, then owns the folder', async () => {
     const dir = tmp();
