@@ -4,7 +4,7 @@
  * Temporal server's two databases; the Temporal server itself (src/temporal/server.ts); the
  * simulated rail; two API processes and two worker processes, each started as `npm run api` and
  * `npm run worker` start them. Clients drive transfers (same currency and FX) through both APIs in
- * turn. Half-way through, one worker is SIGKILLed, at a moment when it holds running workflows,
+ * turn. A third of the way in, one worker is SIGKILLed, at a moment when it holds running workflows,
  * and is not restarted: the other must finish them. Then every transfer must have completed
  * exactly once (chaos/checks.ts), and the workflows' histories must show both workers at work
  * and the survivor finishing workflows the killed one had started.
@@ -163,22 +163,22 @@ export async function runReplicas(options: Partial<ReplicasOptions> = {}): Promi
         result.load.timedOut = true;
         abort.abort(new Error('the run reached its time limit'));
       }, opts.timeLimitSeconds * 1000);
-      const half = Math.max(1, Math.floor(opts.total / 2));
-      let released = half;
+      // A third of the way in, so that plenty of load is left to run into the kill; the clients never
+      // pause, so workflows are in flight when it comes.
+      const mark = Math.max(1, Math.floor(opts.total / 3));
       const loadStarted = performance.now();
-      say(`load: ${opts.total} transfers at ${opts.concurrency} concurrent through both APIs; worker-1 is killed after ${half}`);
-      const load: Load = startLoad({ apis: clients, pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => released });
+      say(`load: ${opts.total} transfers at ${opts.concurrency} concurrent through both APIs; worker-1 is killed after ${mark}`);
+      const load: Load = startLoad({ apis: clients, pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => opts.total });
       try {
-        while (!abort.signal.aborted && load.outcomes.length < half) await sleep(20);
+        while (!abort.signal.aborted && load.outcomes.length < mark) await sleep(20);
         if (!abort.signal.aborted) {
-          const heldRunning = await untilHoldingRunningWorkflows(db, temporalClient, victim.identity, 10_000);
+          const heldRunning = await untilHoldingRunningWorkflows(db, temporalClient, victim.identity, 30_000);
           const inFlight = [...load.inFlight];
           const atSubmitted = load.outcomes.length;
           const killedAt = performance.now();
           victim.child.kill('SIGKILL');
           await waitGone(victim.pid);
           say(`killed ${victim.name} (pid ${victim.pid}) with ${inFlight.length} transfers in flight, ${heldRunning} of its workflows running`);
-          released = opts.total;
           const ended = await whenAllEnded(inFlight, killedAt + opts.settleSeconds * 1000);
           result.kill = {
             worker: victim.name,
