@@ -44,7 +44,7 @@ export function signatureHeader(endpoint: Pick<WebhookEndpointRow, 'secret' | 'p
   return secrets.map((secret) => new Webhook(secret).sign(msgId, at, body)).join(' ');
 }
 
-export type EndpointListFilter = { customerId?: string; limit: number; after?: { created_at: string; id: string } };
+export type EndpointListFilter = { customerId?: string; limit: number; /** The cursor's endpoint: the page starts after it. */ afterId?: string };
 
 export function createWebhookEndpointService(deps: { db: Db }) {
   const { db } = deps;
@@ -70,7 +70,7 @@ export function createWebhookEndpointService(deps: { db: Db }) {
   async function list(filter: EndpointListFilter): Promise<WebhookEndpointRow[]> {
     const q = live().orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(filter.limit);
     if (filter.customerId) q.where({ customer_id: filter.customerId });
-    if (filter.after) q.whereRaw('(created_at, id) < (?, ?)', [filter.after.created_at, filter.after.id]);
+    if (filter.afterId) q.whereRaw('(created_at, id) < (SELECT created_at, id FROM webhook_endpoints WHERE id = ?)', [filter.afterId]);
     return q;
   }
 

@@ -104,13 +104,9 @@ export function webhookRoutes(deps: { db: Db; customers: CustomerService; endpoi
       const named = await endpoints.get(key.id);
       return named && canSeeCustomer(principal, named.customer_id);
     });
-    const afterRow = after ? await endpoints.get(after.id) : undefined;
-    const rows = await endpoints.list({
-      customerId: principal.role === 'client' ? (principal.customerId as string) : query.customer_id,
-      limit: query.limit + 1,
-      after: afterRow ? { created_at: afterRow.created_at.toISOString(), id: afterRow.id } : undefined,
-    });
+    // A client key lists its own customer's endpoints only: another customer's id finds none.
     if (principal.role === 'client' && query.customer_id && query.customer_id !== principal.customerId) return void res.json({ data: [], next_cursor: null });
+    const rows = await endpoints.list({ customerId: principal.role === 'client' ? (principal.customerId as string) : query.customer_id, limit: query.limit + 1, afterId: after?.id });
     res.json(pageOf(rows, query.limit, presentEndpoint));
   });
 

@@ -12,7 +12,7 @@ import type { Db } from '../../src/db/knex';
 import { freePort } from '../../src/net';
 import { webhookDeliveries } from '../../src/observability/metrics';
 import { createKey, customerWithAccount, httpClient, openTestDb, startTestApplication, testRail, type HttpClient } from '../support/harness';
-import { deposit, expectErrorEnvelope, postTransfer, settled } from './helpers';
+import { allPages, deposit, expectErrorEnvelope, postTransfer, settled } from './helpers';
 
 let db: Db;
 let app: Awaited<ReturnType<typeof startTestApplication>>;
@@ -278,6 +278,22 @@ test('a rotated secret keeps deliveries verifiable: both secrets sign during the
   expect(a.headers['webhook-signature']?.split(' ')).toHaveLength(1);
   expect(new Webhook(again.body.secret).verify(a.body, a.headers)).toMatchObject({ data: { id: second.id } });
   expect(() => new Webhook(rotated.body.secret).verify(a.body, a.headers)).toThrow();
+});
+
+test("endpoints and events list in pages, newest first, each page's cursor only the caller's", async () => {
+  const jo = await customer('Jo');
+  const made = [];
+  for (const hook of ['jo-1', 'jo-2', 'jo-3']) made.push((await register(jo.client, hook)).id);
+  const { items, pages } = await allPages(jo.client, '/v1/webhook-endpoints?limit=2');
+  expect(pages).toBe(2);
+  expect(items.map((e) => e.id)).toEqual([...made].reverse());
+  expect(items.every((e) => e.secret === undefined)).toBe(true);
+  // The admin sees them by customer; another customer's key finds none of them.
+  expect((await admin.get(`/v1/webhook-endpoints?customer_id=${jo.customerId}`)).body.data).toHaveLength(3);
+  const other = await customer('Kit');
+  expect((await other.client.get(`/v1/webhook-endpoints?customer_id=${jo.customerId}`)).body.data).toEqual([]);
+  const first = await jo.client.get('/v1/webhook-endpoints?limit=2');
+  expectErrorEnvelope(await other.client.get(`/v1/webhook-endpoints?limit=2&cursor=${encodeURIComponent(first.body.next_cursor)}`), 422, 'invalid_cursor');
 });
 
 test('webhook URLs that could reach the operator\'s network are refused with a reason, and nothing is registered', async () => {
