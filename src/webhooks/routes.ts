@@ -12,7 +12,7 @@ import { webhookDeliveryWorkflowId } from '../../workflows/definitions';
 import type { DeliveryStarter } from './dispatcher';
 import { subscribedEndpoints } from './dispatcher';
 import { presentEndpoint, type WebhookEndpointRow, type WebhookEndpointService } from './endpoints';
-import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEventRow } from './events';
+import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEventRow, type WebhookEventType } from './events';
 import { checkWebhookUrl, type UrlPolicy } from './url-policy';
 
 const EventType = z.enum([ALL_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES]);
@@ -48,7 +48,7 @@ type DeliveryRow = {
   created_at: Date;
 };
 
-const presentDelivery = (d: DeliveryRow & { event_type: string }) => ({
+export const presentDelivery = (d: DeliveryRow & { event_type: WebhookEventType }) => ({
   id: d.id,
   event_id: d.event_id,
   event_type: d.event_type,
@@ -144,7 +144,7 @@ export function webhookRoutes(deps: { db: Db; customers: CustomerService; endpoi
       .select('d.*', 'e.type as event_type');
     const after = await resolveCursor(query.cursor, z.object({ id: Uuid }), (key) => db('webhook_deliveries').where({ id: key.id, endpoint_id: endpoint.id }).first('id'));
     if (after) q.whereRaw('(d.created_at, d.id) < (SELECT created_at, id FROM webhook_deliveries WHERE id = ?)', [after.id]);
-    const rows = (await q) as Array<DeliveryRow & { event_type: string }>;
+    const rows = (await q) as Array<DeliveryRow & { event_type: WebhookEventType }>;
     res.json(pageOf(rows, query.limit, presentDelivery));
   });
 

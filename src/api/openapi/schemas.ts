@@ -16,16 +16,17 @@ import { RESPONSE_MESSAGES, ResponseCode } from '../../transfers/outcomes';
 import type { TransferPresenter } from '../../transfers/presenter';
 import { ListTransfers } from '../../transfers/routes';
 import type { presentEndpoint } from '../../webhooks/endpoints';
+import type { presentDelivery } from '../../webhooks/routes';
 import { ALL_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEventRow } from '../../webhooks/events';
 import { ApiErrorCode, type errorEnvelope } from '../errors';
 
 /**
  * The response bodies of the OpenAPI document (document.ts builds it; request bodies are the
  * routes' own zod schemas). Those with a typed presenter (transfer, account, entry, customer, key,
- * beneficiary, rate, spread, quote, tariff, rule, trial balance, webhook endpoint, event, error
- * envelope) are checked at compile time against what it returns (`Documents`): a field added to one
- * of those responses without its schema does not compile. The hold queue and audit trail are
- * described by their main fields; a webhook delivery attempt by what src/webhooks/routes.ts presents.
+ * beneficiary, rate, spread, quote, tariff, rule, trial balance, webhook endpoint, event, delivery
+ * attempt, error envelope) are checked at compile time against what it returns (`Documents`): a
+ * field added to one of those responses without its schema does not compile. The hold queue and
+ * audit trail are described by their main fields.
  */
 
 // ---------- compile-time check: a presenter's JSON is what its schema documents ----------
@@ -365,6 +366,7 @@ export const WebhookDelivery = z
     created_at: Timestamp,
   })
   .meta({ id: 'WebhookDelivery', description: 'One delivery attempt of one event to one endpoint.' });
+type _WebhookDeliveryDocumented = Assert<Documents<typeof WebhookDelivery, ReturnType<typeof presentDelivery>>>;
 
 export const Redelivery = z
   .object({
