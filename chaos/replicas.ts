@@ -15,11 +15,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { Client as PgClient } from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { createDb, type Db } from '../src/db/knex';
+import { databaseUrlOn, withPgClient } from '../src/db/pg-client';
 import { migrateLatest } from '../src/db/migrator';
 import { freePort } from '../src/net';
+import { isAlive } from '../src/processes';
 import { startRailProcess, type RailProcess } from '../src/rail/process';
 import { stopChild, stopWithParent } from '../src/temporal/process';
 import { DEFAULT_TEMPORAL_DATABASES, ensureTemporalServer, startTemporalServer, temporalServerPorts, TEMPORAL_SERVER_VERSION, type TemporalServerDatabases } from '../src/temporal/server';
@@ -215,7 +216,7 @@ export async function runReplicas(options: Partial<ReplicasOptions> = {}): Promi
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => say(`a stop step failed: ${String(err)}`));
     await sleep(300);
-    result.leftoverPids = pids.filter((pid) => isRunning(pid));
+    result.leftoverPids = pids.filter(isAlive);
     for (const pid of result.leftoverPids) process.kill(pid, 'SIGKILL');
     if (!opts.keep && !opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     else say(`data and every process's log kept in ${dataDir}`);
@@ -241,20 +242,13 @@ async function runDatabases(serverUrl: string | undefined, dataDir: string): Pro
   }
   const name = `replicas_${randomBytes(6).toString('hex')}`;
   const names = [name, `${name}_temporal`, `${name}_temporal_visibility`];
-  const admin = async (statements: string[]) => {
-    const client = new PgClient({ connectionString: serverUrl });
-    await client.connect();
-    try {
+  const admin = (statements: string[]) =>
+    withPgClient(serverUrl, async (client) => {
       for (const sql of statements) await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
+    });
   await admin([`CREATE DATABASE ${name}`]);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
   return {
-    url: url.toString(),
+    url: databaseUrlOn(serverUrl, name),
     temporalDatabases: { main: names[1] as string, visibility: names[2] as string },
     pid: undefined,
     stop: () => admin(names.map((n) => `DROP DATABASE IF EXISTS ${n} WITH (FORCE)`)),
@@ -389,13 +383,4 @@ function replicaChecks(result: ReplicasResult, load: Load, [victim, survivor]: [
 function lineLogger(file: string): (line: string) => void {
   const stream = fs.createWriteStream(file, { flags: 'a' });
   return (line) => stream.write(`${line}\n`);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\S+\s+\(.*\)\s+Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }

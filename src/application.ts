@@ -134,9 +134,14 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       stops.push(metrics.stop);
       metricsUrl = metrics.url;
     }
+    // One client connection for this process: the API's, the search-attribute check's and the webhook dispatcher's.
+    const clientConnection = await Connection.connect({ address: opts.temporalAddress });
+    stops.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace: opts.namespace, interceptors: temporalClientInterceptors() });
+    const startDelivery = createDeliveryStarter({ temporal: client, taskQueue: opts.taskQueue, retryDelaysSeconds: retryDelaysSeconds(webhooks.retry) });
+
     if (opts.runWorker) {
-      const admin = await Connection.connect({ address: opts.temporalAddress });
-      await ensureSearchAttributes(admin, opts.namespace).finally(() => admin.close());
+      await ensureSearchAttributes(clientConnection, opts.namespace);
       const connection = await NativeConnection.connect({ address: opts.temporalAddress });
       stops.push(() => connection.close());
       const activities = createActivities({
@@ -162,21 +167,11 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
       stops.push(() => delivery.close());
       const webhookWorker = await createActivityWorker({ connection, namespace: opts.namespace, taskQueue: webhookTaskQueue(opts.taskQueue), activities: createWebhookActivities({ delivery }) });
       stops.push(runUntilStopped(webhookWorker, opts));
-      const dispatcherConnection = await Connection.connect({ address: opts.temporalAddress });
-      stops.push(() => dispatcherConnection.close());
-      const dispatcher = createWebhookDispatcher({
-        db,
-        start: createDeliveryStarter({ temporal: new Client({ connection: dispatcherConnection, namespace: opts.namespace }), taskQueue: opts.taskQueue, retryDelaysSeconds: retryDelaysSeconds(webhooks.retry) }),
-        logger: opts.logger,
-        intervalMs: webhooks.dispatchIntervalMs,
-      });
+      const dispatcher = createWebhookDispatcher({ db, start: startDelivery, logger: opts.logger, intervalMs: webhooks.dispatchIntervalMs });
       stops.push(dispatcher.start());
     }
 
     if (opts.runApi) {
-      const connection = await Connection.connect({ address: opts.temporalAddress });
-      stops.push(() => connection.close());
-      const client = new Client({ connection, namespace: opts.namespace, interceptors: temporalClientInterceptors() });
       const { app, recovery } = createApp({
         services,
         temporal: client,
@@ -191,7 +186,7 @@ export async function startApplication(opts: ApplicationOptions): Promise<Applic
         railCallbackSecret: opts.rail.callbackSecret,
         railCallbackToleranceSeconds: opts.rail.callbackToleranceSeconds,
         temporalUiUrl: opts.temporalUiUrl,
-        webhooks: { urlPolicy: webhooks.urlPolicy, startDelivery: createDeliveryStarter({ temporal: client, taskQueue: opts.taskQueue, retryDelaysSeconds: retryDelaysSeconds(webhooks.retry) }) },
+        webhooks: { urlPolicy: webhooks.urlPolicy, startDelivery },
       });
       stops.push(recovery.start(RECOVERY_INTERVAL_MS));
       const unobserve = observeHeldItems(db, opts.logger);

@@ -12,8 +12,8 @@ import { randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { Client as PgClient } from 'pg';
 import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
+import { databaseUrlOn, withPgClient } from '../db/pg-client';
 import { isPortFree } from '../net';
 import { ensureGoProgram, type GoProgram } from './go-install';
 import { spawnServerProcess, stopChild, waitForFrontend, type TemporalServerHandle } from './process';
@@ -175,18 +175,6 @@ export async function prepareTemporalDatabases(sqlTool: string, databaseUrl: str
   }
 }
 
-async function withPg<T>(databaseUrl: string, database: string | undefined, fn: (client: PgClient) => Promise<T>): Promise<T> {
-  const url = new URL(databaseUrl);
-  if (database) url.pathname = `/${database}`;
-  const client = new PgClient({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * This process is the cluster's only host, so every membership row left in the database belongs to
  * a host that is gone (a crash, a SIGKILL). Left there, the new services try to join them first:
@@ -195,15 +183,15 @@ async function withPg<T>(databaseUrl: string, database: string | undefined, fn: 
  * about a second, as on a first start.
  */
 async function forgetDeadHosts(databaseUrl: string, database: string): Promise<void> {
-  await withPg(databaseUrl, database, (c) => c.query('DELETE FROM cluster_membership'));
+  await withPgClient(databaseUrlOn(databaseUrl, database), (c) => c.query('DELETE FROM cluster_membership'));
 }
 
 function databaseExists(databaseUrl: string, database: string): Promise<boolean> {
-  return withPg(databaseUrl, undefined, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1);
+  return withPgClient(databaseUrl, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1);
 }
 
 function hasSchemaVersionTable(databaseUrl: string, database: string): Promise<boolean> {
-  return withPg(databaseUrl, database, async (c) => (await c.query(`SELECT to_regclass('schema_version') IS NOT NULL AS present`)).rows[0].present === true);
+  return withPgClient(databaseUrlOn(databaseUrl, database), async (c) => (await c.query(`SELECT to_regclass('schema_version') IS NOT NULL AS present`)).rows[0].present === true);
 }
 
 /**

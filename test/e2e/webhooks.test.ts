@@ -74,6 +74,12 @@ async function receivedMatching(hook: string, match: (event: any) => boolean, co
   }
 }
 
+/** The events received about one resource, in the order of their created_at (deliveries may arrive in any order). */
+async function eventsInOrder(hook: string, resourceId: string, count: number): Promise<any[]> {
+  const got = await receivedMatching(hook, (e) => e.data?.id === resourceId, count);
+  return got.map((r) => JSON.parse(r.body)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
 async function transfer(client: HttpClient, from: string, to: string, amount = '10.00') {
   return settled(client, await postTransfer(client, { source_account_id: from, destination_account_id: to, source_amount: amount, reference: 'webhook test' }));
 }
@@ -186,8 +192,7 @@ test('a held transfer tells its customer it was held, released by compliance, th
   expect(JSON.parse((heldEvent as Received).body).data).toMatchObject({ status: 'held', response_code: '12' });
   const officer = httpClient(app.url, await createKey(db, 'compliance'));
   expect((await officer.post(`/v1/transfers/${held.body.id}/release`, { reason: 'documents checked' })).status).toBe(200);
-  const got = await receivedMatching('ida', (e) => e.data?.id === held.body.id, 3);
-  const events = got.map((r) => JSON.parse(r.body)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+  const events = await eventsInOrder('ida', held.body.id, 3);
   expect(events.map((e) => [e.type, e.data.status])).toEqual([
     ['transfer.held', 'held'],
     ['transfer.released', 'processing'],
@@ -213,8 +218,7 @@ test('a payout tells its customer it was sent, completed and returned, in the or
   const payout = await hal.client.post('/v1/payouts', { source_account_id: hal.accountId, beneficiary_id: beneficiary.body.id, source_amount: '25.00', reference: 'webhook payout' }, { headers: { 'idempotency-key': randomUUID() } });
   expect([201, 202]).toContain(payout.status);
 
-  const got = await receivedMatching('hal', (e) => e.data?.id === payout.body.id, 3);
-  const events = got.map((r) => JSON.parse(r.body)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+  const events = await eventsInOrder('hal', payout.body.id, 3);
   expect(events.map((e) => [e.type, e.data.status])).toEqual([
     ['payout.sent', 'sent'],
     ['payout.completed', 'completed'],

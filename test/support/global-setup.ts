@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client as PgClient } from 'pg';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createDb } from '../../src/db/knex';
 import { migrateLatest } from '../../src/db/migrator';
@@ -18,6 +17,7 @@ import { ensureTemporalCli } from '../../src/temporal/cli';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { startRailProcess } from '../../src/rail/process';
+import { databaseUrlOn, withPgClient } from '../../src/db/pg-client';
 
 type Teardown = () => Promise<void>;
 declare global {
@@ -59,19 +59,9 @@ async function startDatabase(workDir: string, teardown: Teardown[]): Promise<str
   const external = process.env.DATABASE_URL;
   if (external) {
     const name = `payments_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
-    const admin = new PgClient({ connectionString: external });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    teardown.push(async () => {
-      const c = new PgClient({ connectionString: external });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    });
-    const url = new URL(external);
-    url.pathname = `/${name}`;
-    return url.toString();
+    await withPgClient(external, (c) => c.query(`CREATE DATABASE ${name}`));
+    teardown.push(() => withPgClient(external, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined));
+    return databaseUrlOn(external, name);
   }
   const pg = await startEmbeddedPostgres({ dataDir: path.join(workDir, 'postgres'), database: 'payments_test', throwaway: true });
   teardown.push(pg.stop);
