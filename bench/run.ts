@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     if (engines.has('memory') && !process.env.TEMPORAL_ADDRESS && !process.env.BENCH_API_URL) {
       // The same comparison with the dev server's state in memory: the SQLite file no longer caps the
       // engine, so what is left of a transfer's cost is the project's own.
-      const server = await startDevServer({ cliPath: ensureTemporalCli(), port: await freePort(), namespace: 'default' });
+      const server = await startDevServer({ cliPath: await ensureTemporalCli(), port: await freePort(), namespace: 'default' });
       try {
         results.memory = await onStack('memory', workDir, { TEMPORAL_ADDRESS: server.address }, { memory: true });
       } finally {

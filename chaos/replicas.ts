@@ -104,7 +104,7 @@ export async function runReplicas(options: Partial<ReplicasOptions> = {}): Promi
     await migrateLatest(db);
 
     say(`starting the Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL`);
-    const programs = ensureTemporalServer(say);
+    const programs = await ensureTemporalServer(say);
     const temporal = await startTemporalServer({
       programs,
       databaseUrl: postgres.url,

@@ -52,7 +52,7 @@ export async function startSupervisedTemporal(
     onSpawn?.(stop);
   };
   if (config.temporal.engine === 'dev') {
-    const cliPath = ensureTemporalCli({ explicitPath: config.temporal.cliPath, log });
+    const cliPath = await ensureTemporalCli({ explicitPath: config.temporal.cliPath, log });
     start = (onSpawn) =>
       startDevServer({
         cliPath,
@@ -64,7 +64,7 @@ export async function startSupervisedTemporal(
         onSpawn: recorded('temporal', onSpawn),
       });
   } else {
-    const programs = ensureTemporalServer(log);
+    const programs = await ensureTemporalServer(log);
     const ports = await temporalServerPorts(port);
     start = (onSpawn) =>
       startTemporalServer({
@@ -80,7 +80,7 @@ export async function startSupervisedTemporal(
   const first = await supervised(supervision, 'the Temporal server', start, onFirstSpawn);
   if (config.temporal.engine === 'dev' || config.temporal.uiUrl) return { address: first.address, uiUrl: first.uiUrl };
 
-  const uiBinary = ensureTemporalUiServer(log);
+  const uiBinary = await ensureTemporalUiServer(log);
   const startUi = (onSpawn?: (stop: () => Promise<void>) => void) =>
     startTemporalUiServer({
       binary: uiBinary,

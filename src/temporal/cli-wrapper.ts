@@ -40,9 +40,9 @@ export function cliEnvironment(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv
   return { env: out, note };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { env, note } = cliEnvironment(process.env);
-  const cli = ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI || undefined });
+  const cli = await ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI || undefined });
   const args = process.argv.slice(2);
   if (note && args.length > 0) process.stderr.write(`${note}\n`);
   const child = spawn(cli, args, { stdio: 'inherit', env });
@@ -58,10 +58,8 @@ function main(): void {
 }
 
 if (require.main === module) {
-  try {
-    main();
-  } catch (err) {
+  main().catch((err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
-  }
+  });
 }

@@ -24,7 +24,7 @@ export function temporalCliCacheDir(): string {
  * failing those, builds it with `go install` into the cache. Throws with install instructions
  * when neither a binary nor Go is available.
  */
-export function ensureTemporalCli(opts: { explicitPath?: string; log?: (msg: string) => void } = {}): string {
+export async function ensureTemporalCli(opts: { explicitPath?: string; log?: (msg: string) => void } = {}): Promise<string> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   if (opts.explicitPath) {
     if (!fs.existsSync(opts.explicitPath)) throw new Error(`TEMPORAL_CLI=${opts.explicitPath} does not exist`);

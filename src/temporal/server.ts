@@ -24,7 +24,7 @@ const run = promisify(execFile);
 /** The server release the Temporal CLI v1.5.1 embeds, so both builds share Go's compiled packages. */
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 
-const TEMPORAL_SERVER: GoProgram = {
+export const TEMPORAL_SERVER: GoProgram = {
   label: 'the Temporal server',
   module: 'go.temporal.io/server/cmd/server',
   version: TEMPORAL_SERVER_VERSION,
@@ -33,7 +33,7 @@ const TEMPORAL_SERVER: GoProgram = {
 };
 
 /** temporal-sql-tool: creates the databases and applies the versioned schema it carries (schema/postgresql/v12 in the module). */
-const TEMPORAL_SQL_TOOL: GoProgram = { ...TEMPORAL_SERVER, label: "the Temporal server's schema tool", module: 'go.temporal.io/server/cmd/tools/sql', binary: 'sql' };
+export const TEMPORAL_SQL_TOOL: GoProgram = { ...TEMPORAL_SERVER, label: "the Temporal server's schema tool", module: 'go.temporal.io/server/cmd/tools/sql', binary: 'sql' };
 
 const SQL_PLUGIN = 'postgres12';
 
@@ -53,9 +53,9 @@ const NAMESPACE_CACHE_REFRESH = '1s';
 export type TemporalServerPrograms = { server: string; sqlTool: string };
 
 /** The server and its schema tool, from the build cache or built now with `go install` (a few minutes, once per machine). */
-export function ensureTemporalServer(log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): TemporalServerPrograms {
+export async function ensureTemporalServer(log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<TemporalServerPrograms> {
   const alternatives = 'or set TEMPORAL_ADDRESS to a Temporal server you run';
-  return { server: ensureGoProgram(TEMPORAL_SERVER, log, alternatives), sqlTool: ensureGoProgram(TEMPORAL_SQL_TOOL, log, alternatives) };
+  return { server: await ensureGoProgram(TEMPORAL_SERVER, log, alternatives), sqlTool: await ensureGoProgram(TEMPORAL_SQL_TOOL, log, alternatives) };
 }
 
 export type TemporalServerDatabases = { main: string; visibility: string };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ensureGoProgram, type GoProgram } from './go-install';
 import { spawnServerProcess, stopChild, type TemporalServerHandle } from './process';
 
-const TEMPORAL_UI_SERVER: GoProgram = {
+export const TEMPORAL_UI_SERVER: GoProgram = {
   label: 'the Temporal Web UI server',
   module: 'github.com/temporalio/ui-server/v2/cmd/server',
   version: 'v2.42.1',
@@ -15,7 +15,7 @@ const TEMPORAL_UI_SERVER: GoProgram = {
   cacheName: 'temporal-ui-server',
 };
 
-export function ensureTemporalUiServer(log: (msg: string) => void): string {
+export async function ensureTemporalUiServer(log: (msg: string) => void): Promise<string> {
   return ensureGoProgram(TEMPORAL_UI_SERVER, log, 'or set TEMPORAL_UI_URL to a Web UI you run');
 }
 

@@ -376,7 +376,7 @@ describe('market rates: as_of', () => {
     expect(await bhdMxn()).toEqual(newer);
 
     // More than 5 minutes ahead is refused and stores nothing; within the allowed skew (2 minutes ahead) it is accepted.
-    const farAhead = await put(admin, '/v1/fx/rates/BHD/MXN', { rate: '53', as_of: new Date(Date.now() + 6 * 60_000).toISOString() });
+    const farAhead = await put(admin, '/v1/fx/rates/BHD/MXN', { rate: '53', as_of: new Date(Date.now() + 10 * 60_000).toISOString() });
     expectErrorEnvelope(farAhead, 422, 'invalid_value', '#/as_of');
     expect(await bhdMxn()).toEqual(newer);
     const slightlyAhead = new Date(Date.now() + 2 * 60_000).toISOString();
@@ -910,11 +910,12 @@ describe('stale and missing rates', () => {
     expect(await balancesOf(admin, a.accountId)).toEqual(posted('900.00'));
     expect(await balancesOf(admin, b.accountId)).toEqual(posted('3.84'));
 
-    // The limit is the app's 1 h: 61 minutes old is not fine, 59 is. (In that order: a PUT with an
-    // as_of older than the stored one would leave the stored rate as it is.)
-    await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 61 * 60_000));
+    // The limit is the app's 1 h: 65 minutes old is not fine, 55 is (minutes from the limit, whatever
+    // a slow machine does between the PUT and the quote). In that order: a PUT with an as_of older than
+    // the stored one would leave the stored rate as it is.
+    await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 65 * 60_000));
     expectErrorEnvelope(await admin.post('/v1/fx/quotes', body), 422, 'fx_rate_stale');
-    await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 59 * 60_000));
+    await putRate('GBP', 'MXN', '25.5', new Date(Date.now() - 55 * 60_000));
     expect((await admin.post('/v1/fx/quotes', body)).status).toBe(201);
 
     // A fresh rate: 100.00 / 25.5 = 3.9215… → 3.92 GBP (rounded down).

@@ -1,6 +1,6 @@
 /**
  * `TEMPORAL_ENGINE=server npm start`: the Temporal server itself (go.temporal.io/server, built from
- * its Go module on first use) with its state in the embedded PostgreSQL, and the Web UI server in
+ * its Go module by npm test's pretest step) with its state in the embedded PostgreSQL, and the Web UI server in
  * front of it. A transfer completes; the Web UI lists its workflow; the server, SIGKILLed, is
  * restarted by npm start on the same state and the next transfer completes; Ctrl-C leaves nothing
  * running. Its own npm start in a temporary folder, as the chaos test runs one.

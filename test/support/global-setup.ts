@@ -14,6 +14,7 @@ import { migrateLatest } from '../../src/db/migrator';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { freePort } from '../../src/net';
 import { ensureTemporalCli } from '../../src/temporal/cli';
+import { BUILD_SETTING } from '../../src/temporal/go-install';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { startRailProcess } from '../../src/rail/process';
@@ -25,6 +26,9 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // npm test's pretest step built every Temporal program (src/temporal/build-programs.ts): from here
+  // on, a missing one is an error at once, never a build of minutes inside a test's timeout.
+  process.env[BUILD_SETTING] = 'never';
   const teardown: Teardown[] = [];
   globalThis.__paymentsTeardown = teardown;
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'payments-test-'));
@@ -70,7 +74,7 @@ async function startDatabase(workDir: string, teardown: Teardown[]): Promise<str
 
 async function startTemporal(teardown: Teardown[]): Promise<string> {
   if (process.env.TEMPORAL_ADDRESS) return process.env.TEMPORAL_ADDRESS;
-  const cliPath = ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI });
+  const cliPath = await ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI });
   const server = await startDevServer({ cliPath, port: await freePort(), namespace: 'default' });
   teardown.push(server.stop);
   return server.address;
