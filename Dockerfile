@@ -15,7 +15,10 @@ COPY scripts ./scripts
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
+COPY worker ./worker
 COPY migrations ./migrations
+# Of the local stack, only the simulated rail's two files: docker-compose runs it as the `rail` service.
+COPY stack/rail/main.ts stack/rail/server.ts ./stack/rail/
 # TypeScript -> dist/, the console's static files, and dist/workflow-bundle.js (the Temporal
 # workflow bundle, built here once rather than at every worker start).
 RUN npm run build
@@ -42,5 +45,5 @@ COPY --from=build /app/dist ./dist
 USER node
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # The API; docker-compose.yml gives the other roles their commands:
-#   node dist/src/worker-main.js | node dist/src/rail/main.js | node dist/src/db/migrate-cli.js up
-CMD ["node", "dist/src/api-main.js"]
+#   node dist/worker/main.js | node dist/stack/rail/main.js | node dist/src/db/migrate-cli.js up
+CMD ["node", "dist/src/api/main.js"]

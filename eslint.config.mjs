@@ -16,9 +16,8 @@ export default tseslint.config(
   },
   {
     // Workflow code is replayed: it must stay deterministic, so no Node built-ins, no database, no HTTP.
-    // At run time workflows import only workflows/ and src/transfers/outcomes.ts (pure data), so
-    // this rule covers every module the workflow bundle contains; everything else is a type import.
-    files: ['workflows/**/*.ts', 'src/transfers/outcomes.ts'],
+    // It imports nothing but workflows/ itself: what it shares with its callers is workflows/contract/.
+    files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -28,11 +27,9 @@ export default tseslint.config(
             message: 'Workflows must be deterministic: do I/O in activities.',
           })),
           patterns: [
-            { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'Import activities as types only.' },
             {
-              regex: '(^|/)src/(?!transfers/outcomes$)',
-              allowTypeImports: true,
-              message: 'Workflow code may import src/ as types only (src/transfers/outcomes is the one pure module it runs).',
+              regex: '^(\\.\\./)+(src|activities|worker|stack|harness)(/|$)',
+              message: 'Workflow code imports only workflows/: what it shares with the API and the activities is workflows/contract/.',
             },
           ],
         },
@@ -41,6 +38,28 @@ export default tseslint.config(
         'error',
         { name: 'parseFloat', message: 'Use decimal.js (src/money) for amounts.' },
         ...['setTimeout', 'setInterval', 'fetch', 'process'].map((name) => ({ name, message: 'Workflows must be deterministic: use the workflow APIs (sleep, condition) and activities.' })),
+      ],
+    },
+  },
+  {
+    // What the API and the worker run (src/) sits below everything that assembles or drives it: it
+    // imports no activity, no worker, no local stack or harness, and of the workflows only their contract.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(activities|worker|stack|harness|bench|chaos)(/|$)',
+              message: 'src/ is what the API and the worker run: the layers above it (activities, worker, stack, harness) import it, never the other way.',
+            },
+            {
+              regex: '^(\\.\\./)+workflows(/(?!contract(/|$)).*)?$',
+              message: 'src/ shares only the workflow contract (workflows/contract) with the workflows.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -55,7 +74,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'harness/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

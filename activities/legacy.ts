@@ -6,46 +6,43 @@
  * sequence, over the same services the new steps use. Delete this file once
  * `WorkflowType IN ("transferWorkflow", "payoutWorkflow") AND ExecutionStatus = "Running"` is empty.
  */
-import type { HoldDecisions } from '../src/compliance/hold-decisions';
+import type { HoldService } from '../src/compliance/holds';
 import type { ComplianceService } from '../src/compliance/service';
 import type { Db } from '../src/db/knex';
 import type { LedgerService } from '../src/ledger/service';
-import type { PayoutService } from '../src/payouts/service';
-import { returnedMessage } from '../src/payouts/service';
 import type { TransferRow } from '../src/transfers/model';
-import { ledgerKey, type MovementService } from '../src/transfers/movements';
 import type { TransferRepository } from '../src/transfers/repository';
 import { checkMovement, loadParties } from '../src/transfers/validation';
-import { decline, withFailureMapping } from './failures';
-import type { TransferRef } from './transfers';
+import type { LegacyActivities, PriceSummary, TransferRef } from '../workflows/contract';
+import { ledgerKey, type MovementSteps } from './movements';
+import { returnedMessage, type PayoutSteps } from './payout-steps';
+import { withFailureMapping } from './refusals';
 
 export type LegacyActivityDeps = {
   db: Db;
   ledger: LedgerService;
   transfers: TransferRepository;
   compliance: ComplianceService;
-  movements: MovementService;
-  holdDecisions: HoldDecisions;
-  payouts: PayoutService;
+  movements: MovementSteps;
+  holds: HoldService;
+  payouts: PayoutSteps;
 };
 
-export type PriceSummary = { sourceAmount: string; targetAmount: string; fxRate: string; marketRate: string; fixedFee: string; spreadFee: string };
-
-export function createLegacyActivities(deps: LegacyActivityDeps) {
+export function createLegacyActivities(deps: LegacyActivityDeps): LegacyActivities {
   const { db, ledger, transfers, compliance, movements, payouts } = deps;
 
-  return withFailureMapping({
+  return withFailureMapping<LegacyActivities>({
     async validateTransfer({ transferId }: TransferRef): Promise<void> {
       const t = await transfers.mustGet(transferId);
       const refusal = checkMovement(t, await loadParties(db, t));
-      if (refusal) throw decline(refusal.type, refusal.message);
+      if (refusal) throw refusal;
     },
 
     async priceTransfer({ transferId }: TransferRef): Promise<PriceSummary> {
       const t = await transfers.mustGet(transferId);
       if (t.priced_at) return summarize(t);
       const priced = await movements.priceOf(t);
-      if ('refusal' in priced) throw decline(priced.refusal.type, priced.refusal.message);
+      if ('refusal' in priced) throw priced.refusal;
       return summarize(await transfers.recordPrice(transferId, priced.price));
     },
 
@@ -59,9 +56,9 @@ export function createLegacyActivities(deps: LegacyActivityDeps) {
     async reserveFunds({ transferId }: TransferRef): Promise<{ holdId: string }> {
       const t = await transfers.mustGet(transferId);
       if (!t.priced_at || t.source_amount === null) throw new Error(`Transfer ${transferId} is not priced yet`);
-      const hold = await ledger.reserve({ idempotencyKey: ledgerKey(transferId, 'reserve'), accountId: t.source_account_id, currency: t.source_currency, amount: t.source_amount, transferId });
-      await transfers.linkHold(transferId, hold.id);
-      return { holdId: hold.id };
+      const reservation = await ledger.reserve({ idempotencyKey: ledgerKey(transferId, 'reserve'), accountId: t.source_account_id, currency: t.source_currency, amount: t.source_amount, transferId });
+      await transfers.linkReservation(transferId, reservation.id);
+      return { holdId: reservation.id };
     },
 
     async holdTransfer(input: TransferRef & { expiresInSeconds: number; reason: string }): Promise<void> {
@@ -70,7 +67,7 @@ export function createLegacyActivities(deps: LegacyActivityDeps) {
 
     async recordComplianceDecision(input: TransferRef & { decision: 'release' | 'reject' | 'expire'; reviewer: string; reason: string; reviewerKeyId?: string | null }) {
       const { transferId, ...request } = input;
-      const first = await deps.holdDecisions.record(transferId, request);
+      const first = await deps.holds.recordDecision(transferId, request);
       if (first.decision === 'release') await transfers.resume(transferId);
       return { decision: first.decision, reviewer: first.reviewer, reason: first.reason };
     },
@@ -83,7 +80,7 @@ export function createLegacyActivities(deps: LegacyActivityDeps) {
 
     async releaseFunds({ transferId }: TransferRef): Promise<void> {
       const t = await transfers.mustGet(transferId);
-      if (t.hold_id) await ledger.voidHold(t.hold_id);
+      if (t.hold_id) await ledger.releaseReservation(t.hold_id);
     },
 
     async settlePayout({ transferId }: TransferRef): Promise<void> {
@@ -99,8 +96,6 @@ export function createLegacyActivities(deps: LegacyActivityDeps) {
     },
   });
 }
-
-export type LegacyActivities = ReturnType<typeof createLegacyActivities>;
 
 /** What the first workflow version kept of the price. */
 function summarize(t: TransferRow): PriceSummary {

@@ -1,19 +1,18 @@
-import type { AttemptInput, AttemptResult, WebhookDelivery } from '../src/webhooks/delivery';
+import type { WebhookActivities } from '../workflows/contract';
+import type { WebhookDelivery } from './webhook-delivery';
 
 /**
  * Webhook deliveries: HTTP calls to customers' endpoints, run by their own activity-only worker on
  * the `<task queue>-webhooks` queue, so that a slow or failing receiver never holds a slot a
- * transfer needs. Each attempt is recorded (src/webhooks/delivery.ts) and safe to repeat.
+ * transfer needs. Each attempt is recorded (activities/webhook-delivery.ts) and safe to repeat.
  */
-export function createWebhookActivities(deps: { delivery: WebhookDelivery }) {
+export function createWebhookActivities(deps: { delivery: WebhookDelivery }): WebhookActivities {
   return {
-    async attemptWebhookDelivery(input: AttemptInput): Promise<AttemptResult> {
+    async attemptWebhookDelivery(input) {
       return deps.delivery.attempt(input);
     },
-    async abandonWebhookDelivery(input: { endpointId: string; workflowId: string; attempts: number; windowSeconds: number }): Promise<{ disabled: boolean }> {
+    async abandonWebhookDelivery(input) {
       return deps.delivery.abandon(input);
     },
   };
 }
-
-export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

@@ -10,10 +10,10 @@ import { randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { createDb } from '../src/db/knex';
 import { checkLedgerInvariants } from '../src/ledger/invariants';
-import { apiClient, sameCurrencyFixtures, type Movement } from './api';
-import { submit } from './http';
-import { say, sleep } from './measure';
-import type { Stack } from './stack';
+import { apiClient, sameCurrencyFixtures, type Movement } from '../harness/api';
+import { submit } from '../harness/submit';
+import { say, sleep } from '../harness/timing';
+import type { Stack } from '../harness/stack';
 
 export type CrashResult = {
   transfers: number;

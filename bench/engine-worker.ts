@@ -6,7 +6,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createLogger } from '../src/logger';
 import { installTemporalRuntime } from '../src/temporal/runtime';
-import { createWorker } from '../src/temporal/worker';
+import { createWorker } from '../worker/temporal-worker';
 
 export const engineActivities = {
   async noop(): Promise<void> {},

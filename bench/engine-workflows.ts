@@ -1,6 +1,6 @@
 /**
  * The engine's ceiling: workflows that do nothing but one no-op activity, or one no-op local
- * activity. A transfer should cost the engine no more than the first (bench/README in the main README).
+ * activity. A transfer should cost the engine no more than the first (docs/speed.md).
  */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { EngineActivities } from './engine-worker';

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { stopChild } from '../src/temporal/process';
-import { atConcurrency, oneAtATime, type Latency, type Throughput } from './measure';
+import { stopChild } from '../stack/temporal/process';
+import { atConcurrency, oneAtATime, type Latency, type Throughput } from '../harness/timing';
 
 export type EngineResult = { oneActivity: Latency & Throughput; oneLocalActivity: Latency & Throughput };
 export type Workload = { sequential: number; total: number; concurrency: number };

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createDb, type Db } from '../src/db/knex';
 import { createLedgerService } from '../src/ledger/service';
 import { checkLedgerInvariants } from '../src/ledger/invariants';
-import { say } from './measure';
+import { say } from '../harness/timing';
 
 export type LedgerResult = { postingsPerSecond: number; insertsPerSecond: number; ratio: number; invariantViolations: number };
 

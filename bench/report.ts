@@ -1,4 +1,4 @@
-/** The benchmark's figures and the targets' ratios, as Markdown tables (pasteable into the README). */
+/** The benchmark's figures and the targets' ratios, as Markdown tables (pasteable into docs/speed.md). */
 import type { CrashResult } from './crash';
 import type { EngineResult } from './engine';
 import type { MovementResult } from './http';

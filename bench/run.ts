@@ -14,18 +14,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureTemporalCli } from '../src/temporal/cli';
-import { startDevServer } from '../src/temporal/dev-server';
-import { freePort } from '../src/net';
-import { apiClient, fxFixtures, payoutFixtures, sameCurrencyFixtures, webhookFixtures } from './api';
+import { ensureTemporalCli } from '../stack/temporal/cli';
+import { startDevServer } from '../stack/temporal/dev-server';
+import { freePort } from '../stack/net';
+import { apiClient, fxFixtures, payoutFixtures, sameCurrencyFixtures, webhookFixtures } from '../harness/api';
 import { startWebhookReceiver } from './webhook-receiver';
 import { measureCrashRecovery } from './crash';
 import { measureEngine } from './engine';
 import { measureMovements } from './http';
 import { measureLedger } from './ledger';
-import { say } from './measure';
+import { say } from '../harness/timing';
 import { renderReport, type BenchResults, type EngineRun } from './report';
-import { startStack, type Stack } from './stack';
+import { startStack, type Stack } from '../harness/stack';
 
 const { values: args } = parseArgs({
   options: {

@@ -9,14 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../src/db/knex';
-import type { RailControls } from '../src/rail/server';
-import { apiClient, fxFixtures, payoutFixtures, sameCurrencyFixtures, setRailControls, type Movement } from '../bench/api';
-import { sleep } from '../bench/measure';
-import { startStack, type Stack } from '../bench/stack';
+import type { RailControls } from '../stack/rail/server';
+import { apiClient, fxFixtures, payoutFixtures, sameCurrencyFixtures, setRailControls, type ApiClient, type Movement } from '../harness/api';
+import { sleep } from '../harness/timing';
+import { startStack, type Stack } from '../harness/stack';
 import { checkMoney, settle, type MoneyFigures } from './checks';
 import { startLoad, tally, type Load, type MovementKind, type PoolItem } from './clients';
 import { FAULT_KINDS, FAULT_LABELS, faultResult, injectFault, type FaultContext, type FaultKind, type FaultResult } from './faults';
-import { sigkill, stackProcesses } from './processes';
+import { sigkill, stackProcesses } from '../harness/processes';
 
 export type ChaosOptions = {
   /** Movements submitted in all. */
@@ -101,50 +101,10 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     const api = apiClient(stack.apiUrl, stack.adminKey, opts.concurrency + 4, { timeoutMs: 30_000 });
     try {
       const pool = await fixtures(api, stack.railUrl, opts.concurrency);
-      const payouts = pool.filter((p) => p.movement.rail).map((p) => p.movement.rail as NonNullable<Movement['rail']>);
-      // The rail keeps its controls in memory: after chaos restarted npm start (and with it the rail), set them again.
-      const afterRestart = async () => {
-        await Promise.all(payouts.map((p) => setRailControls(current.railUrl, p.account, p.controls))).catch((err: unknown) => say(`could not set the rail's controls again: ${String(err)}`));
-      };
-
-      const abort = new AbortController();
-      const limit = setTimeout(() => {
-        timedOut = true;
-        say(`time limit (${opts.timeLimitSeconds} s) reached: clients stop`);
-        abort.abort(new Error('the run reached its time limit'));
-      }, opts.timeLimitSeconds * 1000);
-      const loadStarted = performance.now();
-      say(`load: ${opts.total} movements at ${opts.concurrency} concurrent; faults: ${opts.faults.map((f) => FAULT_LABELS[f]).join(', ') || 'none'}`);
-      // Spread over the load: fault i once (i + 1)/(faults + 1) of the movements were started; the
-      // clients wait at that mark until it is injected, so the last ones started are in flight.
-      const dueAt = (i: number) => (i < opts.faults.length ? Math.max(1, Math.round(((i + 1) * opts.total) / (opts.faults.length + 1))) : opts.total);
-      let released = dueAt(0);
-      load = startLoad({ apis: [api], pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => released });
-      const ctx: FaultContext = { stack, load, boundMs: opts.recoveryBoundSeconds * 1000, say, afterRestart };
-      try {
-        for (const [i, kind] of opts.faults.entries()) {
-          while (!abort.signal.aborted && load.outcomes.length < dueAt(i)) await sleep(20);
-          if (abort.signal.aborted) faults.push(notRun(kind));
-          else faults.push(await injectFault(kind, ctx));
-          released = dueAt(i + 1);
-        }
-        await load.done;
-      } finally {
-        clearTimeout(limit);
-        loadSeconds = (performance.now() - loadStarted) / 1000;
-      }
-      say(`load: ${load.outcomes.length} movements submitted in ${loadSeconds.toFixed(1)} s; waiting for every one to settle`);
-
-      const db = createDb(await stack.databaseUrl(), 4);
-      const connection = await Connection.connect({ address: stack.temporalAddress });
-      try {
-        const temporal = new Client({ connection });
-        await settle(db, temporal, load.outcomes, performance.now() + opts.settleSeconds * 1000, say);
-        money = await checkMoney(db, temporal, load.outcomes);
-      } finally {
-        await connection.close();
-        await db.destroy();
-      }
+      // The faults are recorded as they are injected: a run that stops half-way still reports them.
+      const run = await loadWithFaults(current, api, pool, opts, { say, faults });
+      ({ load, loadSeconds, timedOut } = run);
+      money = await settleAndCheck(current, run.load, opts, say);
     } finally {
       await api.close();
     }
@@ -210,4 +170,59 @@ async function leftovers(dataDir: string): Promise<number[]> {
 function assertLoopback(url: string): void {
   const host = new URL(url).hostname;
   if (!['localhost', '127.0.0.1', '[::1]', '::1'].includes(host)) throw new Error(`chaos runs on loopback only, and ${url} is not`);
+}
+
+/**
+ * The clients' load, with each fault injected once its share of the movements has started: fault i
+ * once (i + 1)/(faults + 1) of them were; the clients wait at that mark until it is injected, so
+ * the last ones started are in flight. Stops at the time limit.
+ */
+async function loadWithFaults(stack: Stack, api: ApiClient, pool: PoolItem[], opts: ChaosOptions, out: { say: (m: string) => void; faults: FaultResult[] }) {
+  const { say, faults } = out;
+  const payouts = pool.filter((p) => p.movement.rail).map((p) => p.movement.rail as NonNullable<Movement['rail']>);
+  // The rail keeps its controls in memory: after chaos restarted npm start (and with it the rail), set them again.
+  const afterRestart = async () => {
+    await Promise.all(payouts.map((p) => setRailControls(stack.railUrl, p.account, p.controls))).catch((err: unknown) => say(`could not set the rail's controls again: ${String(err)}`));
+  };
+  let timedOut = false;
+  const abort = new AbortController();
+  const limit = setTimeout(() => {
+    timedOut = true;
+    say(`time limit (${opts.timeLimitSeconds} s) reached: clients stop`);
+    abort.abort(new Error('the run reached its time limit'));
+  }, opts.timeLimitSeconds * 1000);
+  const loadStarted = performance.now();
+  say(`load: ${opts.total} movements at ${opts.concurrency} concurrent; faults: ${opts.faults.map((f) => FAULT_LABELS[f]).join(', ') || 'none'}`);
+  const dueAt = (i: number) => (i < opts.faults.length ? Math.max(1, Math.round(((i + 1) * opts.total) / (opts.faults.length + 1))) : opts.total);
+  let released = dueAt(0);
+  const load = startLoad({ apis: [api], pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => released });
+  const ctx: FaultContext = { stack, load, boundMs: opts.recoveryBoundSeconds * 1000, say, afterRestart };
+  let loadSeconds: number;
+  try {
+    for (const [i, kind] of opts.faults.entries()) {
+      while (!abort.signal.aborted && load.outcomes.length < dueAt(i)) await sleep(20);
+      faults.push(abort.signal.aborted ? notRun(kind) : await injectFault(kind, ctx));
+      released = dueAt(i + 1);
+    }
+    await load.done;
+  } finally {
+    clearTimeout(limit);
+    loadSeconds = (performance.now() - loadStarted) / 1000;
+  }
+  say(`load: ${load.outcomes.length} movements submitted in ${loadSeconds.toFixed(1)} s; waiting for every one to settle`);
+  return { load, loadSeconds, timedOut };
+}
+
+/** Waits for every movement to reach its end, then checks the money: ledger, balances, workflows. */
+async function settleAndCheck(stack: Stack, load: Load, opts: ChaosOptions, say: (m: string) => void): Promise<MoneyFigures> {
+  const db = createDb(await stack.databaseUrl(), 4);
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  try {
+    const temporal = new Client({ connection });
+    await settle(db, temporal, load.outcomes, performance.now() + opts.settleSeconds * 1000, say);
+    return await checkMoney(db, temporal, load.outcomes);
+  } finally {
+    await connection.close();
+    await db.destroy();
+  }
 }

@@ -12,8 +12,8 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../src/db/knex';
 import { checkLedgerInvariants } from '../src/ledger/invariants';
 import { trialBalance } from '../src/ledger/trial-balance';
-import { TERMINAL_STATUSES } from '../src/transfers/outcomes';
-import { sleep } from '../bench/measure';
+import { TERMINAL_STATUSES } from '../workflows/contract';
+import { sleep } from '../harness/timing';
 import { tally, type Outcome } from './clients';
 
 export type Check = { name: string; ok: boolean; figure: string; details?: unknown[] };
@@ -177,7 +177,7 @@ export async function checkMoney(db: Db, temporal: Client, outcomes: Outcome[]):
   const of = (invariant: string) => violations.filter((v) => v.invariant === invariant);
   const [{ n: accounts } = { n: 0 }] = (await db('accounts').select(db.raw('count(*)::int AS n'))) as Array<{ n: number }>;
   add('posted balance = sum of its entries', of('posted_equals_sum_of_entries'), `${accounts - of('posted_equals_sum_of_entries').length}/${accounts} accounts`);
-  add('pending = sum of its open holds', of('pending_equals_sum_of_pending_holds'), `${accounts - of('pending_equals_sum_of_pending_holds').length}/${accounts} accounts`);
+  add('pending = sum of its open reservations', of('pending_equals_sum_of_pending_reservations'), `${accounts - of('pending_equals_sum_of_pending_reservations').length}/${accounts} accounts`);
   const negative = (await db('accounts').where('kind', 'customer').andWhere((q) => q.where('posted', '<', 0).orWhere('available', '<', 0)).select('id', db.raw('posted::text AS posted'), db.raw('available::text AS available'))) as unknown[];
   add('no customer account negative', negative, `${negative.length} negative`);
   add('ledger invariants', violations, `${violations.length} violations`);

@@ -5,9 +5,9 @@
  * a 202 until the movement is terminal (bench/http.ts `submit`). Bounded by a count and a signal.
  */
 import { randomUUID } from 'node:crypto';
-import type { ApiClient, Movement } from '../bench/api';
-import { submit } from '../bench/http';
-import { sleep } from '../bench/measure';
+import type { ApiClient, Movement } from '../harness/api';
+import { submit } from '../harness/submit';
+import { sleep } from '../harness/timing';
 
 export type MovementKind = 'transfer' | 'fx_transfer' | 'payout';
 export type PoolItem = { kind: MovementKind; movement: Movement };

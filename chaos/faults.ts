@@ -10,11 +10,11 @@
  * - `machine`: the whole process group, and the postmaster and dev server if they live apart:
  *   as a power cut; chaos starts npm start again.
  */
-import type { Stack } from '../bench/stack';
-import { sleep } from '../bench/measure';
+import type { Stack } from '../harness/stack';
+import { sleep } from '../harness/timing';
 import { whenAllEnded, type Load, type MovementKind } from './clients';
-import { isAlive } from '../src/supervision/leftovers';
-import { postmasterPid, sigkill, stackProcesses, temporalPids, waitGone } from './processes';
+import { isAlive } from '../stack/supervision/leftovers';
+import { postmasterPid, sigkill, stackProcesses, temporalPids, waitGone } from '../harness/processes';
 
 export type FaultKind = 'api' | 'postgres' | 'temporal' | 'machine';
 export const FAULT_KINDS: readonly FaultKind[] = ['api', 'postgres', 'temporal', 'machine'];

@@ -15,24 +15,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { startEmbeddedPostgres } from '../stack/postgres/embedded-postgres';
 import { createDb, type Db } from '../src/db/knex';
 import { databaseUrlOn, withPgClient } from '../src/db/pg-client';
 import { migrateLatest } from '../src/db/migrator';
-import { freePort } from '../src/net';
-import { isAlive } from '../src/processes';
-import { startRailProcess, type RailProcess } from '../src/rail/process';
-import { stopChild, stopWithParent } from '../src/temporal/process';
-import { DEFAULT_TEMPORAL_DATABASES, ensureTemporalServer, startTemporalServer, temporalServerPorts, TEMPORAL_SERVER_VERSION, type TemporalServerDatabases } from '../src/temporal/server';
-import { TERMINAL_STATUSES } from '../src/transfers/outcomes';
-import { workerIsPolling } from '../src/worker-healthcheck';
-import { apiClient, fxFixtures, sameCurrencyFixtures, type ApiClient, type Movement } from '../bench/api';
-import { sleep } from '../bench/measure';
+import { freePort } from '../stack/net';
+import { isAlive } from '../stack/processes';
+import { startRailProcess, type RailProcess } from '../stack/rail/process';
+import { stopChild, stopWithParent } from '../stack/temporal/process';
+import { DEFAULT_TEMPORAL_DATABASES, ensureTemporalServer, startTemporalServer, temporalServerPorts, TEMPORAL_SERVER_VERSION, type TemporalServerDatabases } from '../stack/temporal/server';
+import { TERMINAL_STATUSES } from '../workflows/contract';
+import { workerIsPolling } from '../worker/healthcheck';
+import { apiClient, fxFixtures, sameCurrencyFixtures, type ApiClient, type Movement } from '../harness/api';
+import { sleep } from '../harness/timing';
 import { checkMoney, settle, type Check, type MoneyFigures } from './checks';
 import { startLoad, tally, whenAllEnded, type Load, type PoolItem } from './clients';
-import { waitGone } from './processes';
+import { waitGone } from '../harness/processes';
 
 const ROOT = path.resolve(__dirname, '..');
+/** Each role's entry point, as the image runs it (compiled) and `npm run api` / `npm run worker` run it. */
+const ROLE_ENTRY = { api: 'src/api/main.ts', worker: 'worker/main.ts' } as const;
 const NAMESPACE = 'default';
 const TASK_QUEUE = 'payments';
 
@@ -96,118 +98,16 @@ export async function runReplicas(options: Partial<ReplicasOptions> = {}): Promi
   const stops: Array<() => Promise<void>> = [];
   const pids: number[] = [];
   try {
-    const postgres = await runDatabases(opts.databaseUrl, dataDir);
-    stops.push(postgres.stop);
-    if (postgres.pid) pids.push(postgres.pid);
-    const db = createDb(postgres.url, 4);
-    stops.push(() => db.destroy());
-    await migrateLatest(db);
-
-    say(`starting the Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL`);
-    const programs = await ensureTemporalServer(say);
-    const temporal = await startTemporalServer({
-      programs,
-      databaseUrl: postgres.url,
-      databases: postgres.temporalDatabases,
-      stateDir: path.join(dataDir, 'temporal-server'),
-      ports: await temporalServerPorts(await freePort()),
-      namespace: NAMESPACE,
-      log: lineLogger(path.join(dataDir, 'temporal-server.log')),
-    });
-    stops.push(temporal.stop);
-    if (temporal.pid) pids.push(temporal.pid);
-
-    const callbackSecret = `rail_${randomBytes(16).toString('hex')}`;
-    const rail: RailProcess = await startRailProcess({ callbackSecret, log: lineLogger(path.join(dataDir, 'rail.log')) });
-    stops.push(rail.stop);
-    if (rail.pid) pids.push(rail.pid);
-
-    // What docker-compose gives each replica (docker-compose.yml), with loopback addresses.
-    const adminKey = `sk_replicas_${randomBytes(16).toString('hex')}`;
-    const shared = {
-      DATABASE_URL: postgres.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: NAMESPACE,
-      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-      RAIL_URL: rail.url,
-      RAIL_CALLBACK_SECRET: callbackSecret,
-      ADMIN_API_KEY: adminKey,
-      LOG_FORMAT: 'json',
-      // Capacity, not the rate limits: one admin key from 127.0.0.1 at full speed.
-      RATE_LIMIT_PER_KEY: '1000000',
-      RATE_LIMIT_PER_ADDRESS: '1000000',
-    };
-    say('starting two API processes and two worker processes');
-    const roles = await Promise.all([
-      startRole('api', 'api-1', shared, dataDir),
-      startRole('api', 'api-2', shared, dataDir),
-      startRole('worker', 'worker-1', shared, dataDir),
-      startRole('worker', 'worker-2', shared, dataDir),
-    ]);
-    for (const role of roles) {
-      stops.push(role.stop);
-      pids.push(role.pid);
-    }
-    const apis = roles.filter((r) => r.role === 'api');
-    const [victim, survivor] = roles.filter((r) => r.role === 'worker') as [RoleProcess, RoleProcess];
-    await Promise.all([victim, survivor].map((w) => waitPolling(w, temporal.address)));
-    say(`ready: APIs ${apis.map((a) => a.url).join(', ')}; workers ${victim.identity}, ${survivor.identity}`);
-
-    const clients = apis.map((a) => apiClient(a.url as string, adminKey, opts.concurrency + 4, { timeoutMs: 30_000 }));
-    const connection = await Connection.connect({ address: temporal.address });
-    stops.push(() => connection.close());
-    const temporalClient = new Client({ connection, namespace: NAMESPACE });
+    const cluster = await startCluster(opts, dataDir, { stops, pids }, say);
+    const { db, apis } = cluster;
+    const clients = apis.map((a) => apiClient(a.url as string, cluster.adminKey, opts.concurrency + 4, { timeoutMs: 30_000 }));
     try {
       const pool = await transferPool(clients[0] as ApiClient, opts.concurrency);
-      const abort = new AbortController();
-      const limit = setTimeout(() => {
-        result.load.timedOut = true;
-        abort.abort(new Error('the run reached its time limit'));
-      }, opts.timeLimitSeconds * 1000);
-      // A third of the way in, so that plenty of load is left to run into the kill; the clients never
-      // pause, so workflows are in flight when it comes.
-      const mark = Math.max(1, Math.floor(opts.total / 3));
-      const loadStarted = performance.now();
-      say(`load: ${opts.total} transfers at ${opts.concurrency} concurrent through both APIs; worker-1 is killed after ${mark}`);
-      const load: Load = startLoad({ apis: clients, pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => opts.total });
-      try {
-        while (!abort.signal.aborted && load.outcomes.length < mark) await sleep(20);
-        if (!abort.signal.aborted) {
-          const heldRunning = await untilHoldingRunningWorkflows(db, temporalClient, victim.identity, 30_000);
-          const inFlight = [...load.inFlight];
-          const atSubmitted = load.outcomes.length;
-          const killedAt = performance.now();
-          victim.child.kill('SIGKILL');
-          await waitGone(victim.pid);
-          say(`killed ${victim.name} (pid ${victim.pid}) with ${inFlight.length} transfers in flight, ${heldRunning} of its workflows running`);
-          const ended = await whenAllEnded(inFlight, killedAt + opts.settleSeconds * 1000);
-          result.kill = {
-            worker: victim.name,
-            pid: victim.pid,
-            atSubmitted,
-            inFlight: inFlight.length,
-            heldRunning,
-            inFlightEndedSeconds: ended === undefined ? null : (ended - killedAt) / 1000,
-          };
-        }
-        await load.done;
-      } finally {
-        clearTimeout(limit);
-        result.load.seconds = (performance.now() - loadStarted) / 1000;
-      }
-      result.load.submitted = load.outcomes.length;
-      result.load.byKind = tally(load.outcomes, (o) => o.kind);
-      result.load.byApi = tally(load.outcomes, (o) => (apis[o.via] as RoleProcess).name);
-      result.load.retries = load.retries;
-      say(`load: ${load.outcomes.length} transfers submitted in ${result.load.seconds.toFixed(1)} s; waiting for every one to settle`);
-
-      await settle(db, temporalClient, load.outcomes, performance.now() + opts.settleSeconds * 1000, say);
-      result.money = await checkMoney(db, temporalClient, load.outcomes);
-      result.takeover = await takeover(db, temporalClient, load.outcomes.map((o) => o.key), victim.identity, survivor.identity);
-      result.checks = replicaChecks(result, load, [victim, survivor]);
-      const rows = (await db('transfers').whereIn('idempotency_key', load.outcomes.map((o) => o.key)).select('status')) as Array<{ status: string }>;
-      const notCompleted = rows.filter((r) => r.status !== 'completed');
-      result.checks.unshift({ name: 'every transfer completed', ok: notCompleted.length === 0 && rows.length === load.outcomes.length, figure: `${rows.length - notCompleted.length}/${load.outcomes.length}`, ...(notCompleted.length ? { details: notCompleted.slice(0, 5) } : {}) });
+      const load = await loadWithKill(cluster, clients, pool, opts, result, say);
+      await settle(db, cluster.temporalClient, load.outcomes, performance.now() + opts.settleSeconds * 1000, say);
+      result.money = await checkMoney(db, cluster.temporalClient, load.outcomes);
+      result.takeover = await takeover(db, cluster.temporalClient, load.outcomes.map((o) => o.key), cluster.victim.identity, cluster.survivor.identity);
+      result.checks = [await everyTransferCompleted(db, load), ...replicaChecks(result, load, [cluster.victim, cluster.survivor])];
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
@@ -266,7 +166,7 @@ async function transferPool(api: ApiClient, n: number): Promise<PoolItem[]> {
 }
 
 /**
- * One role as `npm run api` / `npm run worker` runs it (`tsx src/<role>-main.ts`), spawned as node
+ * One role as `npm run api` / `npm run worker` runs it (`tsx src/api/main.ts`, `tsx worker/main.ts`), spawned as node
  * itself so that the pid is the process that serves (and the worker's identity `<pid>@<host>`).
  */
 async function startRole(role: 'api' | 'worker', name: string, shared: Record<string, string>, dataDir: string): Promise<RoleProcess> {
@@ -278,7 +178,7 @@ async function startRole(role: 'api' | 'worker', name: string, shared: Record<st
     METRICS_PORT: String(await freePort()),
     TEMPORAL_METRICS_PORT: String(await freePort()),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', `${role}-main.ts`)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, ROLE_ENTRY[role])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   stopWithParent(child);
   const log = fs.createWriteStream(path.join(dataDir, `${name}.log`));
   child.stdout?.pipe(log);
@@ -383,4 +283,119 @@ function replicaChecks(result: ReplicasResult, load: Load, [victim, survivor]: [
 function lineLogger(file: string): (line: string) => void {
   const stream = fs.createWriteStream(file, { flags: 'a' });
   return (line) => stream.write(`${line}\n`);
+}
+
+type Resources = { stops: Array<() => Promise<void>>; pids: number[] };
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+/**
+ * PostgreSQL (the ledger's database and the Temporal server's two), the Temporal server, the rail,
+ * and two APIs and two workers as docker-compose runs them; ready once both workers poll.
+ */
+async function startCluster(opts: ReplicasOptions, dataDir: string, resources: Resources, say: (m: string) => void) {
+  const own = (stop: () => Promise<void>, pid: number | undefined) => {
+    resources.stops.push(stop);
+    if (pid) resources.pids.push(pid);
+  };
+  const postgres = await runDatabases(opts.databaseUrl, dataDir);
+  own(postgres.stop, postgres.pid);
+  const db = createDb(postgres.url, 4);
+  resources.stops.push(() => db.destroy());
+  await migrateLatest(db);
+
+  say(`starting the Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL`);
+  const programs = await ensureTemporalServer(say);
+  const temporal = await startTemporalServer({
+    programs,
+    databaseUrl: postgres.url,
+    databases: postgres.temporalDatabases,
+    stateDir: path.join(dataDir, 'temporal-server'),
+    ports: await temporalServerPorts(await freePort()),
+    namespace: NAMESPACE,
+    log: lineLogger(path.join(dataDir, 'temporal-server.log')),
+  });
+  own(temporal.stop, temporal.pid);
+  const callbackSecret = `rail_${randomBytes(16).toString('hex')}`;
+  const rail: RailProcess = await startRailProcess({ callbackSecret, log: lineLogger(path.join(dataDir, 'rail.log')) });
+  own(rail.stop, rail.pid);
+
+  const adminKey = `sk_replicas_${randomBytes(16).toString('hex')}`;
+  say('starting two API processes and two worker processes');
+  const shared = replicaEnvironment({ databaseUrl: postgres.url, temporalAddress: temporal.address, railUrl: rail.url, callbackSecret, adminKey });
+  const roles = await Promise.all([startRole('api', 'api-1', shared, dataDir), startRole('api', 'api-2', shared, dataDir), startRole('worker', 'worker-1', shared, dataDir), startRole('worker', 'worker-2', shared, dataDir)]);
+  for (const role of roles) own(role.stop, role.pid);
+  const apis = roles.filter((r) => r.role === 'api');
+  const [victim, survivor] = roles.filter((r) => r.role === 'worker') as [RoleProcess, RoleProcess];
+  await Promise.all([victim, survivor].map((w) => waitPolling(w, temporal.address)));
+  say(`ready: APIs ${apis.map((a) => a.url).join(', ')}; workers ${victim.identity}, ${survivor.identity}`);
+  const connection = await Connection.connect({ address: temporal.address });
+  resources.stops.push(() => connection.close());
+  return { db, adminKey, apis, victim, survivor, temporalClient: new Client({ connection, namespace: NAMESPACE }) };
+}
+
+/** What docker-compose gives each replica (docker-compose.yml), with loopback addresses. */
+function replicaEnvironment(c: { databaseUrl: string; temporalAddress: string; railUrl: string; callbackSecret: string; adminKey: string }): Record<string, string> {
+  return {
+    DATABASE_URL: c.databaseUrl,
+    TEMPORAL_ADDRESS: c.temporalAddress,
+    TEMPORAL_NAMESPACE: NAMESPACE,
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    RAIL_URL: c.railUrl,
+    RAIL_CALLBACK_SECRET: c.callbackSecret,
+    ADMIN_API_KEY: c.adminKey,
+    LOG_FORMAT: 'json',
+    // Capacity, not the rate limits: one admin key from 127.0.0.1 at full speed.
+    RATE_LIMIT_PER_KEY: '1000000',
+    RATE_LIMIT_PER_ADDRESS: '1000000',
+  };
+}
+
+/**
+ * The load through both APIs, with worker-1 SIGKILLed a third of the way in (so that plenty of load
+ * is left to run into the kill; the clients never pause, so workflows are in flight when it comes).
+ */
+async function loadWithKill(cluster: Cluster, clients: ApiClient[], pool: PoolItem[], opts: ReplicasOptions, result: ReplicasResult, say: (m: string) => void): Promise<Load> {
+  const abort = new AbortController();
+  const limit = setTimeout(() => {
+    result.load.timedOut = true;
+    abort.abort(new Error('the run reached its time limit'));
+  }, opts.timeLimitSeconds * 1000);
+  const mark = Math.max(1, Math.floor(opts.total / 3));
+  const loadStarted = performance.now();
+  say(`load: ${opts.total} transfers at ${opts.concurrency} concurrent through both APIs; worker-1 is killed after ${mark}`);
+  const load: Load = startLoad({ apis: clients, pool, total: opts.total, concurrency: opts.concurrency, signal: abort.signal, released: () => opts.total });
+  try {
+    while (!abort.signal.aborted && load.outcomes.length < mark) await sleep(20);
+    if (!abort.signal.aborted) result.kill = await killWorker(cluster, load, opts, say);
+    await load.done;
+  } finally {
+    clearTimeout(limit);
+    result.load.seconds = (performance.now() - loadStarted) / 1000;
+  }
+  result.load.submitted = load.outcomes.length;
+  result.load.byKind = tally(load.outcomes, (o) => o.kind);
+  result.load.byApi = tally(load.outcomes, (o) => (cluster.apis[o.via] as RoleProcess).name);
+  result.load.retries = load.retries;
+  say(`load: ${load.outcomes.length} transfers submitted in ${result.load.seconds.toFixed(1)} s; waiting for every one to settle`);
+  return load;
+}
+
+/** SIGKILLs the victim once it holds running workflows, and times how long its in-flight transfers take to end. */
+async function killWorker(cluster: Cluster, load: Load, opts: ReplicasOptions, say: (m: string) => void): Promise<NonNullable<ReplicasResult['kill']>> {
+  const { victim } = cluster;
+  const heldRunning = await untilHoldingRunningWorkflows(cluster.db, cluster.temporalClient, victim.identity, 30_000);
+  const inFlight = [...load.inFlight];
+  const atSubmitted = load.outcomes.length;
+  const killedAt = performance.now();
+  victim.child.kill('SIGKILL');
+  await waitGone(victim.pid);
+  say(`killed ${victim.name} (pid ${victim.pid}) with ${inFlight.length} transfers in flight, ${heldRunning} of its workflows running`);
+  const ended = await whenAllEnded(inFlight, killedAt + opts.settleSeconds * 1000);
+  return { worker: victim.name, pid: victim.pid, atSubmitted, inFlight: inFlight.length, heldRunning, inFlightEndedSeconds: ended === undefined ? null : (ended - killedAt) / 1000 };
+}
+
+async function everyTransferCompleted(db: Db, load: Load): Promise<Check> {
+  const rows = (await db('transfers').whereIn('idempotency_key', load.outcomes.map((o) => o.key)).select('status')) as Array<{ status: string }>;
+  const notCompleted = rows.filter((r) => r.status !== 'completed');
+  return { name: 'every transfer completed', ok: notCompleted.length === 0 && rows.length === load.outcomes.length, figure: `${rows.length - notCompleted.length}/${load.outcomes.length}`, ...(notCompleted.length ? { details: notCompleted.slice(0, 5) } : {}) };
 }

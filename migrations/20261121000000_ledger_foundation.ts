@@ -9,6 +9,16 @@ import type { Knex } from 'knex';
  * sum to zero per currency, enforced at commit by a deferred constraint trigger.
  */
 export async function up(knex: Knex): Promise<void> {
+  await createCurrencies(knex);
+  await createCustomersAndAccounts(knex);
+  await createLedgerTables(knex);
+  await enforceLedgerInvariants(knex);
+  await createHolds(knex);
+  await createApiKeys(knex);
+  await createTransfers(knex);
+}
+
+async function createCurrencies(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE currencies (
       code        char(3) PRIMARY KEY CHECK (code ~ '^[A-Z]{3}$'),
@@ -25,7 +35,11 @@ export async function up(knex: Knex): Promise<void> {
       ('MXN', 2, 'Mexican Peso'),
       ('KWD', 3, 'Kuwaiti Dinar'),
       ('BHD', 3, 'Bahraini Dinar');
+  `);
+}
 
+async function createCustomersAndAccounts(knex: Knex): Promise<void> {
+  await knex.raw(`
     CREATE TABLE customers (
       id         uuid PRIMARY KEY,
       name       text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
@@ -61,7 +75,11 @@ export async function up(knex: Knex): Promise<void> {
     -- One funding (omnibus) account per currency; deposits move money out of it.
     INSERT INTO accounts (id, currency, kind, system_purpose, allow_negative)
     SELECT gen_random_uuid(), code, 'system', 'funding', true FROM currencies;
+  `);
+}
 
+async function createLedgerTables(knex: Knex): Promise<void> {
+  await knex.raw(`
     CREATE TABLE ledger_transactions (
       id              uuid PRIMARY KEY,
       -- transfer id + step, or deposit key: a retried posting finds the first one here
@@ -89,7 +107,11 @@ export async function up(knex: Knex): Promise<void> {
     );
     CREATE INDEX ledger_entries_account_seq_idx ON ledger_entries (account_id, seq DESC);
     CREATE INDEX ledger_entries_transaction_idx ON ledger_entries (transaction_id);
+  `);
+}
 
+async function enforceLedgerInvariants(knex: Knex): Promise<void> {
+  await knex.raw(`
     -- Entries and ledger transactions are facts: corrections are new transactions, never edits.
     CREATE FUNCTION ledger_reject_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -115,7 +137,11 @@ export async function up(knex: Knex): Promise<void> {
     END $$;
     CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
+  `);
+}
 
+async function createHolds(knex: Knex): Promise<void> {
+  await knex.raw(`
     CREATE TABLE holds (
       id              uuid PRIMARY KEY,
       idempotency_key text NOT NULL CONSTRAINT holds_idempotency_key_uq UNIQUE,
@@ -129,7 +155,11 @@ export async function up(knex: Knex): Promise<void> {
       CHECK ((status = 'pending') = (resolved_at IS NULL))
     );
     CREATE INDEX holds_account_pending_idx ON holds (account_id) WHERE status = 'pending';
+  `);
+}
 
+async function createApiKeys(knex: Knex): Promise<void> {
+  await knex.raw(`
     CREATE TABLE api_keys (
       id          uuid PRIMARY KEY,
       -- SHA-256 of the secret, hex; the secret itself is never stored
@@ -142,7 +172,11 @@ export async function up(knex: Knex): Promise<void> {
       revoked_at  timestamptz,
       CHECK ((role = 'client') = (customer_id IS NOT NULL))
     );
+  `);
+}
 
+async function createTransfers(knex: Knex): Promise<void> {
+  await knex.raw(`
     CREATE TABLE transfers (
       id                     uuid PRIMARY KEY,
       ref_id                 text NOT NULL CONSTRAINT transfers_ref_id_uq UNIQUE,

@@ -5,6 +5,14 @@ import type { Knex } from 'knex';
  * quotes, the price recorded on each transfer, and the system accounts its entries go through.
  */
 export async function up(knex: Knex): Promise<void> {
+  await createFxRatesAndSpreads(knex);
+  await createTariffs(knex);
+  await createFxQuotes(knex);
+  await addTransferPricing(knex);
+  await createPricingSystemAccounts(knex);
+}
+
+async function createFxRatesAndSpreads(knex: Knex): Promise<void> {
   await knex.raw(`
     -- 1 base = rate quote. A pair and its inverse are written together (src/fx/rates.ts).
     CREATE TABLE fx_rates (
@@ -28,7 +36,11 @@ export async function up(knex: Knex): Promise<void> {
       CHECK ((source_currency = '*') = (target_currency = '*'))
     );
     INSERT INTO fx_spreads (source_currency, target_currency, percentage) VALUES ('*', '*', 0);
+  `);
+}
 
+async function createTariffs(knex: Knex): Promise<void> {
+  await knex.raw(`
     -- A fee schedule per operation and currency, made of contiguous amount ranges [min, max).
     CREATE TABLE tariffs (
       id         uuid PRIMARY KEY,
@@ -52,7 +64,11 @@ export async function up(knex: Knex): Promise<void> {
       UNIQUE (tariff_id, position),
       CHECK (min_fee IS NULL OR max_fee IS NULL OR min_fee <= max_fee)
     );
+  `);
+}
 
+async function createFxQuotes(knex: Knex): Promise<void> {
+  await knex.raw(`
     CREATE TABLE fx_quotes (
       id                 uuid PRIMARY KEY,
       -- who may use it: the client's customer, or the admin key that asked
@@ -71,7 +87,11 @@ export async function up(knex: Knex): Promise<void> {
       used_by_transfer_id uuid CONSTRAINT fx_quotes_used_once_uq UNIQUE,
       created_at         timestamptz NOT NULL DEFAULT now()
     );
+  `);
+}
 
+async function addTransferPricing(knex: Knex): Promise<void> {
+  await knex.raw(`
     -- The price a transfer was made at, recorded by the workflow's pricing step (or locked by a quote).
     ALTER TABLE transfers
       ALTER COLUMN source_amount DROP NOT NULL,
@@ -101,7 +121,11 @@ export async function up(knex: Knex): Promise<void> {
            priced_at = coalesce(completed_at, created_at)
      WHERE priced_at IS NULL AND source_amount IS NOT NULL AND target_amount IS NOT NULL;
     ALTER TABLE transfers VALIDATE CONSTRAINT transfers_priced_before_done;
+  `);
+}
 
+async function createPricingSystemAccounts(knex: Knex): Promise<void> {
+  await knex.raw(`
     -- Where fees, spreads and conversions go: revenue accounts and an FX position per currency.
     INSERT INTO accounts (id, currency, kind, system_purpose, allow_negative)
     SELECT gen_random_uuid(), c.code, 'system', p.purpose, p.purpose = 'fx_position'

@@ -5,6 +5,14 @@ import type { Knex } from 'knex';
  * and versions, held transfers waiting for a human decision, and an append-only audit log.
  */
 export async function up(knex: Knex): Promise<void> {
+  await createRulesAndWatchlist(knex);
+  await createScreeningsAndDecisions(knex);
+  await createAuditLog(knex);
+  await allowHeldTransfers(knex);
+  await seedComplianceRules(knex);
+}
+
+async function createRulesAndWatchlist(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE compliance_rules (
       id         uuid PRIMARY KEY,
@@ -29,7 +37,11 @@ export async function up(knex: Knex): Promise<void> {
       created_at      timestamptz NOT NULL DEFAULT now(),
       CONSTRAINT watchlist_entries_list_external_id_uq UNIQUE (list, external_id)
     );
+  `);
+}
 
+async function createScreeningsAndDecisions(knex: Knex): Promise<void> {
+  await knex.raw(`
     -- One screening per subject: a retried screening activity returns the first decision.
     CREATE TABLE compliance_screenings (
       id            uuid PRIMARY KEY,
@@ -54,7 +66,11 @@ export async function up(knex: Knex): Promise<void> {
       decided_at      timestamptz NOT NULL DEFAULT now(),
       CONSTRAINT compliance_decisions_subject_uq UNIQUE (subject_type, subject_id)
     );
+  `);
+}
 
+async function createAuditLog(knex: Knex): Promise<void> {
+  await knex.raw(`
     -- Every human decision: who, what, when, why, from where. Never updated or deleted.
     CREATE TABLE audit_log (
       id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -74,7 +90,11 @@ export async function up(knex: Knex): Promise<void> {
     CREATE INDEX audit_log_subject_idx ON audit_log (subject_type, subject_id);
     CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
       FOR EACH ROW EXECUTE FUNCTION ledger_reject_mutation();
+  `);
+}
 
+async function allowHeldTransfers(knex: Knex): Promise<void> {
+  await knex.raw(`
     ALTER TABLE transfers DROP CONSTRAINT transfers_status_check;
     ALTER TABLE transfers DROP CONSTRAINT transfers_check;
     ALTER TABLE transfers
@@ -84,7 +104,11 @@ export async function up(knex: Knex): Promise<void> {
       ADD COLUMN held_at         timestamptz,
       ADD COLUMN hold_expires_at timestamptz;
     CREATE INDEX transfers_held_idx ON transfers (held_at) WHERE status = 'held';
+  `);
+}
 
+async function seedComplianceRules(knex: Knex): Promise<void> {
+  await knex.raw(`
     -- Sensible starting rules; admins change them through /v1/compliance/rules.
     INSERT INTO compliance_rules (id, kind, name, params) VALUES
       (gen_random_uuid(), 'amount_threshold', 'Large amount review', '{"currency": "USD", "amount": "10000"}'),

@@ -24,7 +24,23 @@ export async function up(knex: Knex): Promise<void> {
       transaction_description text, request_hash text, transaction_created_at timestamptz,
       entry_id uuid, seq bigint, account_id uuid, currency char(3), amount numeric, balance_after numeric,
       entry_description text, entry_created_at timestamptz);
+  `);
+  await knex.raw(POSTING_FUNCTION_SQL);
+  await knex.raw(`
+    -- The recovery sweep's question, "which open transfers has no workflow touched yet?", answered by an index.
+    CREATE INDEX transfers_unprepared_idx ON transfers (created_at) WHERE status = 'processing' AND hold_id IS NULL AND ledger_transaction_id IS NULL;
+  `);
+}
 
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw(`
+    DROP INDEX IF EXISTS transfers_unprepared_idx;
+    DROP FUNCTION IF EXISTS ledger_post_transaction(jsonb);
+    DROP TYPE IF EXISTS ledger_posting;
+  `);
+}
+
+const POSTING_FUNCTION_SQL = `
     CREATE FUNCTION ledger_post_transaction(p jsonb) RETURNS SETOF ledger_posting LANGUAGE plpgsql AS $$
     #variable_conflict use_column
     DECLARE
@@ -131,16 +147,4 @@ export async function up(knex: Knex): Promise<void> {
                i.id, i.seq, i.account_id, i.currency, i.amount, i.balance_after, i.description, i.created_at
         FROM inserted i ORDER BY i.seq;
     END $$;
-
-    -- The recovery sweep's question, "which open transfers has no workflow touched yet?", answered by an index.
-    CREATE INDEX transfers_unprepared_idx ON transfers (created_at) WHERE status = 'processing' AND hold_id IS NULL AND ledger_transaction_id IS NULL;
-  `);
-}
-
-export async function down(knex: Knex): Promise<void> {
-  await knex.raw(`
-    DROP INDEX IF EXISTS transfers_unprepared_idx;
-    DROP FUNCTION IF EXISTS ledger_post_transaction(jsonb);
-    DROP TYPE IF EXISTS ledger_posting;
-  `);
-}
+`;

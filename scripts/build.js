@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: the compiled service that the Docker image runs with plain `node` (no tsx).
-//   1. TypeScript to JavaScript (tsconfig.build.json): src, workflows, activities, migrations -> dist/
+//   1. TypeScript to JavaScript (tsconfig.build.json): src, workflows, activities, worker, migrations and
+//      the simulated rail's entry (stack/rail) -> dist/
 //   2. the console's static files (src/console/public) copied beside their compiled routes
 //   3. the Temporal workflow bundle, built once here rather than at every worker start:
 //      dist/workflow-bundle.js, which the worker loads when WORKFLOW_BUNDLE_PATH names it.

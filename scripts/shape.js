@@ -114,7 +114,7 @@ function layers(files, texts) {
   const rank = new Map(order.map((n, i) => [n, i]));
   const backUp = edges.filter((e) => rank.get(e.to) < rank.get(e.from));
   const mutual = edges.filter((e) => e.from < e.to && edgeSet.has(`${e.to} -> ${e.from}`)).map((e) => [e.from, e.to]);
-  return { nodes: nodes.length, arrows: edges.length, order, backUp, mutual };
+  return { nodes: nodes.length, arrows: edges.length, order, backUp, mutual, edges };
 }
 
 function functionLength(node, source) {
@@ -167,7 +167,8 @@ if (require.main === module) {
   const shape = measure();
   if (process.argv.includes('--json')) {
     const { layers: l, ...rest } = shape;
-    console.log(JSON.stringify({ ...rest, layers: { ...l, backUp: l.backUp.map((e) => ({ from: e.from, to: e.to, files: [...e.files] })) } }, null, 2));
+    const plain = (e) => ({ from: e.from, to: e.to, files: [...e.files] });
+    console.log(JSON.stringify({ ...rest, layers: { ...l, backUp: l.backUp.map(plain), edges: l.edges.map(plain) } }, null, 2));
   } else {
     const { layers: l } = shape;
     console.log(`Layers: ${l.nodes} nodes, ${l.arrows} arrows, ${l.backUp.length} run back up, ${l.mutual.length} pairs of nodes import each other.`);

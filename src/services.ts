@@ -1,10 +1,12 @@
 import { createAccountService } from './accounts/service';
 import { createAuthService } from './auth/service';
+import { createBeneficiaryService } from './beneficiaries/service';
+import { createHoldService } from './compliance/holds';
 import { createComplianceService } from './compliance/service';
 import { createCurrencyService } from './currencies/service';
 import { createCustomerService } from './customers/service';
 import type { Db } from './db/knex';
-import { createQuoteService } from './fx/quotes';
+import { createQuoteService } from './pricing/quotes';
 import { createFxRateService, createTableRateProvider, type RateProvider } from './fx/rates';
 import { createSpreadService } from './fx/spreads';
 import { createLedgerService } from './ledger/service';
@@ -12,6 +14,7 @@ import { createPricingService } from './pricing/service';
 import { createTariffService } from './tariffs/service';
 import { createTransferRepository } from './transfers/repository';
 import { createTransferService } from './transfers/service';
+import { createWebhookStatusListener } from './webhooks/events';
 
 export type ServiceOptions = {
   /** A transfer is never priced with a market rate older than this. */
@@ -39,9 +42,14 @@ export function createServices(db: Db, opts: ServiceOptions) {
     tariffs,
     maxRateAgeMs: opts.fxRateMaxAgeMs,
   });
+  const compliance = createComplianceService({ db, rates, currencies });
+  // Every status change records its webhook event in the same commit (the outbox).
+  const transferRepository = createTransferRepository(db, createWebhookStatusListener());
   return {
     db,
-    compliance: createComplianceService({ db, rates, currencies }),
+    compliance,
+    holds: createHoldService({ db, compliance, transfers: transferRepository, currencies }),
+    beneficiaries: createBeneficiaryService({ db, customers, currencies }),
     ledger,
     currencies,
     customers,
@@ -54,7 +62,7 @@ export function createServices(db: Db, opts: ServiceOptions) {
     pricing,
     quotes,
     transfers: createTransferService({ db, accounts, ledger, quotes }),
-    transferRepository: createTransferRepository(db),
+    transferRepository,
   };
 }
 

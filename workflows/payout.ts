@@ -1,25 +1,23 @@
 import { ActivityFailure, CancellationScope, condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
-import type { TransferActivities } from '../activities';
-import { refusalOutcome, TransferFailureType, type RecordedOutcome } from '../src/transfers/outcomes';
-import { railEventSignal, type TransferOutcome, type TransferWorkflowInput } from './definitions';
+import { knownFailureOutcome, railEventSignal, TransferFailureType, type PayoutTiming, type RailActivities, type RecordedOutcome, type TransferOutcome, type TransferWorkflowInput } from './contract';
 import { outcomeOfFailure } from './failures';
 import { trackProgress, type Progress } from './progress';
-import { close, database, orContactSupport, prepareAndPost } from './steps';
+import { close, localSteps, orContactSupport, prepareAndPost } from './steps';
 
 /** The rail is another service: remote activities, retried patiently but not for ever, then compensated. */
-const rail = proxyActivities<TransferActivities>({
+const rail = proxyActivities<RailActivities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 });
 /** Asking the rail where a payout is: retried for as long as it takes (only the rail can say). */
-const railStatus = proxyActivities<TransferActivities>({
+const railStatus = proxyActivities<RailActivities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
-const DEFAULT_PAYOUT_TIMING = { settlementCheckSeconds: 60, returnWindowSeconds: 5 * 24 * 3600 };
-type Timing = typeof DEFAULT_PAYOUT_TIMING;
+const DEFAULT_PAYOUT_TIMING: PayoutTiming = { settlementCheckSeconds: 60, returnWindowSeconds: 5 * 24 * 3600 };
+type Timing = PayoutTiming;
 type RailState = { settled: boolean; returnedReason?: string };
 const RETURNED = 'returned by the beneficiary bank';
 
@@ -43,7 +41,7 @@ export async function payoutWorkflowV2(input: TransferWorkflowInput): Promise<Tr
   const timing = input.payout ?? DEFAULT_PAYOUT_TIMING;
 
   const ended = await prepareAndPost(progress, input, async () => {
-    await database.postPayout(ref);
+    await localSteps.postPayout(ref);
     return null;
   });
   if (ended) return close(progress.finish(ended));
@@ -65,7 +63,7 @@ const finalStep = (ref: { transferId: string }, what: string, step: () => Promis
 
 /** Sends the payout and waits for the rail to settle it; a rejection is refunded. */
 async function sendAndSettle(progress: Progress, seen: RailState, ref: { transferId: string }, timing: Timing): Promise<RecordedOutcome> {
-  const refund = (outcome: RecordedOutcome) => finalStep(ref, 'the payout could not be refunded', () => database.refundPayout({ ...ref, outcome }));
+  const refund = (outcome: RecordedOutcome) => finalStep(ref, 'the payout could not be refunded', () => localSteps.refundPayout({ ...ref, outcome }));
   progress.at('sending');
   try {
     await rail.sendPayout(ref);
@@ -98,9 +96,9 @@ async function sendAndSettle(progress: Progress, seen: RailState, ref: { transfe
         if (!exhausted(err)) return refund(outcomeOfFailure(err));
       }
     }
-    if (status.status === 'rejected') return refund(refusalOutcome(TransferFailureType.RailRejected, `rejected by the payout rail: ${status.reason ?? ''}`));
+    if (status.status === 'rejected') return refund(knownFailureOutcome(TransferFailureType.RailRejected, `rejected by the payout rail: ${status.reason ?? ''}`));
   }
-  return finalStep(ref, 'the settled payout could not be recorded', () => database.completePayout(ref));
+  return finalStep(ref, 'the settled payout could not be recorded', () => localSteps.completePayout(ref));
 }
 
 /**
@@ -124,5 +122,5 @@ async function watchForReturns(progress: Progress, seen: RailState, ref: { trans
   if (seen.returnedReason === undefined) return null;
   progress.at('reversing');
   const reason = seen.returnedReason;
-  return finalStep(ref, 'the returned payout could not be reversed', () => database.refundPayout({ ...ref, returned: reason }));
+  return finalStep(ref, 'the returned payout could not be reversed', () => localSteps.refundPayout({ ...ref, returned: reason }));
 }

@@ -1,15 +1,17 @@
 import { condition, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { RecordedOutcome, TransferStatus } from '../src/transfers/outcomes';
 import {
   awaitTransferOutcomeUpdate,
   complianceDecisionSignal,
+  finalOutcome,
   transferStatusQuery,
   TransferStatusSearchAttribute,
-  type ComplianceDecisionSignal,
+  type ComplianceDecision,
+  type RecordedOutcome,
   type TransferOutcome,
   type TransferProgress,
+  type TransferStatus,
   type TransferStep,
-} from './definitions';
+} from './contract';
 import { isWellFormedDecision } from './failures';
 
 export type Progress = ReturnType<typeof trackProgress>;
@@ -45,7 +47,7 @@ export function trackProgress(transferId: string) {
   let step: TransferStep = 'preparing';
   let outcome: TransferOutcome | null = null;
   // A decision can arrive before the workflow waits for it (it is kept) or twice (the first counts).
-  let decision: ComplianceDecisionSignal | undefined;
+  let decision: ComplianceDecision<'release' | 'reject'> | undefined;
   const snapshot = (): TransferProgress => ({ transferId, status, step, outcome });
   const showDetails = () => setCurrentDetails(describe(status, step, outcome));
   showDetails();
@@ -83,7 +85,7 @@ export function trackProgress(transferId: string) {
     decision: () => decision,
     /** The outcome is recorded: answer the API's update, show it in the UI. */
     finish(recorded: RecordedOutcome): TransferOutcome {
-      outcome = { transferId, ...recorded };
+      outcome = finalOutcome(transferId, recorded);
       setStatus(recorded.status);
       step = 'done';
       showDetails();

@@ -3,9 +3,7 @@
  * refusal recorded (and the reservation released) when any of them says no.
  */
 import { allHandlersFinished, CancellationScope, CancelledFailure, condition, log, proxyLocalActivities } from '@temporalio/workflow';
-import type { TransferActivities } from '../activities';
-import { contactSupport, type RecordedOutcome } from '../src/transfers/outcomes';
-import type { TransferOutcome, TransferWorkflowInput } from './definitions';
+import { contactSupport, type ComplianceActivities, type PayoutLedgerActivities, type RecordedOutcome, type TransferOutcome, type TransferStepActivities, type TransferWorkflowInput } from './contract';
 import { outcomeOfFailure } from './failures';
 import type { Progress } from './progress';
 
@@ -16,7 +14,7 @@ import type { Progress } from './progress';
  * (the database down) is retried with backoff until it succeeds: money must end in a known state.
  * A worker that dies mid-step loses its workflow task, and the next worker runs the step again.
  */
-export const database = proxyLocalActivities<TransferActivities>({
+export const localSteps = proxyLocalActivities<TransferStepActivities & ComplianceActivities & PayoutLedgerActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
@@ -35,7 +33,7 @@ export async function prepareAndPost(progress: Progress, input: TransferWorkflow
   const transferId = input.transferId;
   try {
     progress.at('preparing');
-    const prepared = await database.prepareTransfer({ transferId, holdTtlSeconds: input.holdTtlSeconds ?? DEFAULT_HOLD_TTL_SECONDS });
+    const prepared = await localSteps.prepareTransfer({ transferId, holdTtlSeconds: input.holdTtlSeconds ?? DEFAULT_HOLD_TTL_SECONDS });
     if (prepared.next === 'done') return prepared.outcome;
     if (prepared.next === 'posted') return null;
     if (prepared.next === 'await_decision') {
@@ -67,7 +65,7 @@ async function awaitComplianceDecision(progress: Progress, input: TransferWorkfl
   const arrived = await condition(() => progress.decision() !== undefined, `${ttlSeconds} seconds`);
   const request = progress.decision() ?? { decision: 'expire' as const, reviewer: 'system', reason: `No decision within ${ttlSeconds} seconds: the hold expired.` };
   if (!arrived) log.info('Hold expired', { transferId: input.transferId });
-  const decided = await CancellationScope.nonCancellable(() => database.applyComplianceDecision({ transferId: input.transferId, ...request }));
+  const decided = await CancellationScope.nonCancellable(() => localSteps.applyComplianceDecision({ transferId: input.transferId, ...request }));
   if (!decided.outcome) progress.setStatus('processing');
   return decided.outcome;
 }
@@ -76,7 +74,7 @@ async function awaitComplianceDecision(progress: Progress, input: TransferWorkfl
 async function refuse(transferId: string, outcome: RecordedOutcome): Promise<{ outcome: RecordedOutcome } | { posted: true }> {
   log.info('Transfer refused', { transferId, responseCode: outcome.responseCode, reason: outcome.message });
   return CancellationScope.nonCancellable(() =>
-    orContactSupport(transferId, 'the reservation could not be released', () => database.refuseTransfer({ transferId, outcome }), (stuck) => ({ outcome: stuck })),
+    orContactSupport(transferId, 'the reservation could not be released', () => localSteps.refuseTransfer({ transferId, outcome }), (stuck) => ({ outcome: stuck })),
   );
 }
 
@@ -91,7 +89,7 @@ export async function orContactSupport<T>(transferId: string, what: string, step
   } catch (err) {
     log.error(`${what}: manual review needed`, { transferId, error: String(err) });
     const stuck = contactSupport(`${what}; manual review needed`);
-    await database.recordTransferOutcome({ transferId, ...stuck });
+    await localSteps.recordTransferOutcome({ transferId, ...stuck });
     return asResult(stuck);
   }
 }

@@ -1,6 +1,6 @@
-import type { TransferOutcome, TransferWorkflowInput } from './definitions';
+import type { TransferOutcome, TransferWorkflowInput } from './contract';
 import { trackProgress } from './progress';
-import { close, database, prepareAndPost } from './steps';
+import { close, localSteps, prepareAndPost } from './steps';
 
 /**
  * A transfer between two ledger accounts, in one database step when nothing holds it: prepare
@@ -11,7 +11,7 @@ import { close, database, prepareAndPost } from './steps';
  */
 export async function transferWorkflowV2(input: TransferWorkflowInput): Promise<TransferOutcome> {
   const progress = trackProgress(input.transferId);
-  const outcome = await prepareAndPost(progress, input, () => database.completeTransfer({ transferId: input.transferId }));
+  const outcome = await prepareAndPost(progress, input, () => localSteps.completeTransfer({ transferId: input.transferId }));
   if (!outcome) throw new Error('a transfer is complete once posted');
   return close(progress.finish(outcome));
 }

@@ -6,8 +6,7 @@
  * (src/webhooks/dispatcher.ts) or by a redelivery.
  */
 import { isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { WebhookActivities } from '../activities/webhooks';
-import type { WebhookDeliveryInput, WebhookDeliveryResult } from './definitions';
+import type { WebhookActivities, WebhookDeliveryInput, WebhookDeliveryResult } from './contract';
 
 /** The attempt is recorded whatever happened; an activity that itself fails (the worker died) counts as a failed attempt. */
 const delivery = (taskQueue: string) =>

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex';
-import { ApiError, ApiErrorCode } from '../api/errors';
 import type { Principal } from '../auth/service';
+import { Refusal } from '../refusal';
+import { CurrencyRefusal } from '../currencies/refusals';
+import { CustomerRefusal } from '../customers/refusals';
 import { canSeeCustomer } from '../auth/middleware';
 import type { CurrencyService } from '../currencies/service';
 import type { CustomerService } from '../customers/service';
@@ -14,10 +16,10 @@ export function createAccountService(deps: { db: Db; ledger: LedgerService; cust
   async function create(principal: Principal, input: { customer_id: string; currency: string }): Promise<AccountWithCurrency> {
     const customer = await customers.get(input.customer_id);
     if (!customer || !canSeeCustomer(principal, customer.id)) {
-      throw ApiError.of(ApiErrorCode.CustomerNotFound, 'No customer with this id.', '#/customer_id');
+      throw new Refusal(CustomerRefusal.NotFound, 'No customer with this id.', '#/customer_id');
     }
     if (!(await currencies.find(input.currency))) {
-      throw ApiError.of(ApiErrorCode.CurrencyNotSupported, `Currency ${input.currency} is not supported.`, '#/currency');
+      throw new Refusal(CurrencyRefusal.NotSupported, `Currency ${input.currency} is not supported.`, '#/currency');
     }
     const id = randomUUID();
     await db('accounts').insert({ id, customer_id: customer.id, currency: input.currency, kind: 'customer' });
@@ -29,13 +31,7 @@ export function createAccountService(deps: { db: Db; ledger: LedgerService; cust
     return visibleTo(principal, await ledger.getAccount(id));
   }
 
-  async function mustGetVisible(principal: Principal, id: string): Promise<AccountWithCurrency> {
-    const account = await getVisible(principal, id);
-    if (!account) throw ApiError.of(ApiErrorCode.NotFound, 'No account with this id.');
-    return account;
-  }
-
-  return { create, getVisible, mustGetVisible };
+  return { create, getVisible };
 }
 
 /** The account if it is a customer account the principal may see. */

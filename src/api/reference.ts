@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { openApiDocument } from './openapi/document';
+import { openApiDocument } from './openapi';
 
 /** Swagger UI's prebuilt files, from the swagger-ui-dist package in node_modules: nothing comes from a CDN. */
 const SWAGGER_UI_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));

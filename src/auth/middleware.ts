@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError, ApiErrorCode } from '../api/errors';
+import { ApiError, HttpErrorCode } from '../http/errors';
 import type { AuthService, Principal, Role } from './service';
 
 declare module 'express-serve-static-core' {
@@ -22,7 +22,7 @@ export function authenticate(auth: AuthService, opts: { onFailure?: (req: Reques
     const principal = match?.[1] ? await auth.authenticate(match[1]) : undefined;
     if (!principal) {
       await opts.onFailure?.(req, res);
-      throw ApiError.of(ApiErrorCode.Unauthenticated, "The token is expired, inactive, or doesn't exist.");
+      throw ApiError.of(HttpErrorCode.Unauthenticated, "The token is expired, inactive, or doesn't exist.");
     }
     req.principal = principal;
     next();
@@ -33,14 +33,14 @@ export function authenticate(auth: AuthService, opts: { onFailure?: (req: Reques
 export function requireRole(...roles: Role[]) {
   return (req: Request, _res: Response, next: NextFunction) => {
     if (!req.principal || !roles.includes(req.principal.role)) {
-      throw ApiError.of(ApiErrorCode.NotAuthorized, 'Not authorized to have access to this resource.');
+      throw ApiError.of(HttpErrorCode.NotAuthorized, 'Not authorized to have access to this resource.');
     }
     next();
   };
 }
 
 export function principalOf(req: Request): Principal {
-  if (!req.principal) throw ApiError.of(ApiErrorCode.Unauthenticated, "The token is expired, inactive, or doesn't exist.");
+  if (!req.principal) throw ApiError.of(HttpErrorCode.Unauthenticated, "The token is expired, inactive, or doesn't exist.");
   return req.principal;
 }
 

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex';
+import { Refusal } from '../refusal';
+import { AuthRefusal } from './refusals';
 
 export const ROLES = ['admin', 'client', 'compliance'] as const;
 export type Role = (typeof ROLES)[number];
@@ -21,7 +23,14 @@ export const hashSecret = (secret: string): string => createHash('sha256').updat
 export function createAuthService(deps: { db: Db }) {
   const { db } = deps;
 
-  async function createKey(input: { role: Role; customerId?: string | null; label?: string; issuedTo?: string; secret?: string; createdByKeyId?: string }): Promise<CreatedApiKey> {
+  /** A new key; with `customerExists`, a client key's customer is checked first (the customers' own check). */
+  async function createKey(
+    input: { role: Role; customerId?: string | null; label?: string; issuedTo?: string; secret?: string; createdByKeyId?: string },
+    customerExists?: (id: string) => Promise<boolean>,
+  ): Promise<CreatedApiKey> {
+    if (input.customerId && customerExists && !(await customerExists(input.customerId))) {
+      throw new Refusal(AuthRefusal.CustomerNotFound, 'No customer with this id.', '#/customer_id');
+    }
     const secret = input.secret ?? `sk_${input.role}_${randomBytes(24).toString('base64url')}`;
     const prefix = secret.slice(0, 12);
     const [row] = await db('api_keys')
@@ -84,10 +93,11 @@ export function createAuthService(deps: { db: Db }) {
   }
 
   /**
-   * Revokes a key: from now on it authenticates nothing (it is looked up on every request).
+   * Revokes a key, by another key: from now on it authenticates nothing (it is looked up on every request).
    * Idempotent: revoking a revoked key keeps its first revocation time. Undefined when no such key.
    */
-  async function revokeKey(id: string): Promise<ApiKeyView | undefined> {
+  async function revokeKey(id: string, byKeyId: string): Promise<ApiKeyView | undefined> {
+    if (id === byKeyId) throw new Refusal(AuthRefusal.RevokingOwnKey, 'A key cannot revoke itself: revoke it with another admin key.');
     const [revoked] = await db('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() }).returning<ApiKeyView[]>(API_KEY_VIEW_COLUMNS);
     return revoked ?? (await db('api_keys').where({ id }).first<ApiKeyView | undefined>(API_KEY_VIEW_COLUMNS));
   }

@@ -1,29 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import type * as Ibantools from 'ibantools' with { 'resolution-mode': 'require' };
 import { z } from 'zod';
-import { ApiError, ApiErrorCode } from '../api/errors';
-import { PageQuery, pageOf, resolveCursor } from '../api/pagination';
-import { CurrencyCode, parseInput, pathId, SafeText, Uuid } from '../api/validation';
-import { canSeeCustomer, principalOf, requireRole } from '../auth/middleware';
-import type { CurrencyService } from '../currencies/service';
-import type { CustomerService } from '../customers/service';
-import type { Db } from '../db/knex';
-
-// ibantools ships CommonJS under an ESM package type: load its CommonJS build, typed by its declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { electronicFormatIBAN, isValidIBAN } = require('ibantools') as typeof Ibantools;
-
-export type BeneficiaryRow = {
-  id: string;
-  customer_id: string;
-  name: string;
-  country: string;
-  currency: string;
-  bank_details: { iban?: string; account_number?: string; bank_code?: string };
-  status: 'active' | 'disabled';
-  created_at: Date;
-};
+import { principalOf, requireRole } from '../auth/middleware';
+import { ApiError, HttpErrorCode } from '../http/errors';
+import { body, errors, Id, json, LocationHeader, op, page, pathIds, roles, Timestamp, V1, BODY, type Assert, type Documents, type OpenApiPaths } from '../http/openapi';
+import { PageQuery, pageOf, resolveCursor } from '../http/pagination';
+import { CurrencyCode, parseInput, pathId, SafeText, Uuid } from '../http/validation';
+import type { BeneficiaryRow, BeneficiaryService } from './service';
 
 /** Bank details: an IBAN (mod-97 checksum checked), or an account number with a bank code. */
 const BankDetails = z.union([
@@ -50,49 +32,65 @@ export const presentBeneficiary = (b: BeneficiaryRow) => ({
   created_at: b.created_at,
 });
 
-export function beneficiaryRoutes(deps: { db: Db; customers: CustomerService; currencies: CurrencyService }): Router {
-  const { db } = deps;
+export function beneficiaryRoutes(deps: { beneficiaries: BeneficiaryService }): Router {
+  const { beneficiaries } = deps;
   const router = Router();
 
   router.post('/beneficiaries', requireRole('admin', 'client'), async (req, res) => {
-    const principal = principalOf(req);
-    const input = parseInput(CreateBeneficiary, req.body);
-    const customer = await deps.customers.get(input.customer_id);
-    if (!customer || !canSeeCustomer(principal, customer.id)) throw ApiError.of(ApiErrorCode.CustomerNotFound, 'No customer with this id.', '#/customer_id');
-    await deps.currencies.requireUnits(input.currency, '#/currency');
-    let bankDetails = input.bank_details;
-    if ('iban' in bankDetails) {
-      const iban = electronicFormatIBAN(bankDetails.iban) ?? '';
-      if (!isValidIBAN(iban)) throw ApiError.of(ApiErrorCode.InvalidValue, 'Not a valid IBAN (country format or checksum).', '#/bank_details/iban');
-      bankDetails = { iban };
-    }
-    const [row] = await db('beneficiaries')
-      .insert({ id: randomUUID(), customer_id: customer.id, name: input.name, country: input.country, currency: input.currency, bank_details: JSON.stringify(bankDetails) })
-      .returning<BeneficiaryRow[]>('*');
-    res.status(201).location(`/v1/beneficiaries/${(row as BeneficiaryRow).id}`).json(presentBeneficiary(row as BeneficiaryRow));
+    const row = await beneficiaries.create(principalOf(req), parseInput(CreateBeneficiary, req.body));
+    res.status(201).location(`/v1/beneficiaries/${row.id}`).json(presentBeneficiary(row));
   });
 
   router.get('/beneficiaries/:id', requireRole('admin', 'compliance', 'client'), async (req, res) => {
-    const row = await db('beneficiaries').where({ id: pathId(req.params.id) }).first<BeneficiaryRow | undefined>();
-    if (!row || !canSeeCustomer(principalOf(req), row.customer_id)) throw ApiError.of(ApiErrorCode.NotFound, 'No beneficiary with this id.');
+    const row = await beneficiaries.getVisible(principalOf(req), pathId(req.params.id));
+    if (!row) throw ApiError.of(HttpErrorCode.NotFound, 'No beneficiary with this id.');
     res.json(presentBeneficiary(row));
   });
 
   router.get('/beneficiaries', requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const principal = principalOf(req);
     const query = parseInput(ListBeneficiaries, req.query);
-    const q = db('beneficiaries').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(query.limit + 1);
-    if (principal.role === 'client') q.where({ customer_id: principal.customerId });
-    if (query.customer_id) q.where({ customer_id: query.customer_id });
     // The cursor's beneficiary must be one the caller may see (as for GET /beneficiaries/:id).
-    const after = await resolveCursor(query.cursor, z.object({ id: Uuid }), async (key) => {
-      const named = await db('beneficiaries').where({ id: key.id }).first<Pick<BeneficiaryRow, 'customer_id'> | undefined>('customer_id');
-      return named && canSeeCustomer(principal, named.customer_id);
-    });
-    if (after) q.whereRaw('(created_at, id) < (SELECT created_at, id FROM beneficiaries WHERE id = ?)', [after.id]);
-    const rows = (await q) as BeneficiaryRow[];
+    const after = await resolveCursor(query.cursor, z.object({ id: Uuid }), (key) => beneficiaries.getVisible(principal, key.id));
+    const rows = await beneficiaries.list(principal, { customerId: query.customer_id, limit: query.limit + 1, afterId: after?.id });
     res.json(pageOf(rows, query.limit, presentBeneficiary));
   });
 
   return router;
 }
+
+export const Beneficiary = z
+  .object({
+    id: Id,
+    customer_id: Id,
+    name: z.string(),
+    country: z.string(),
+    currency: z.string(),
+    bank_details: z.object({ iban: z.string().optional(), account_number: z.string().optional(), bank_code: z.string().optional() }),
+    status: z.enum(['active', 'disabled']),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'Beneficiary' });
+type _BeneficiaryDocumented = Assert<Documents<typeof Beneficiary, ReturnType<typeof presentBeneficiary>>>;
+
+export const beneficiaryPaths: OpenApiPaths = {
+  '/v1/beneficiaries': {
+    post: op('Beneficiaries', 'createBeneficiary', 'Create a beneficiary', {
+      description: `${roles('admin', 'client')} An IBAN (checksum checked) or an account number with a bank code.`,
+      requestBody: body(CreateBeneficiary),
+      responses: { '201': json('The beneficiary', Beneficiary, LocationHeader), ...errors(...V1, ...BODY, 403) },
+    }),
+    get: op('Beneficiaries', 'listBeneficiaries', 'List beneficiaries', {
+      description: `${roles('admin', 'compliance', 'client')} Newest first.`,
+      requestParams: { query: ListBeneficiaries },
+      responses: { '200': json('A page of beneficiaries', page(Beneficiary)), ...errors(...V1, 403, 422) },
+    }),
+  },
+  '/v1/beneficiaries/{id}': {
+    get: op('Beneficiaries', 'getBeneficiary', 'Get a beneficiary', {
+      description: roles('admin', 'compliance', 'client'),
+      requestParams: { path: pathIds('id') },
+      responses: { '200': json('The beneficiary', Beneficiary), ...errors(...V1, 403, 404) },
+    }),
+  },
+};

@@ -1,19 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
-import { SafeText } from '../api/validation';
+import { SafeText } from '../http/validation';
 import type { CurrencyService } from '../currencies/service';
 import type { Db } from '../db/knex';
 import type { RateProvider } from '../fx/rates';
 import { Money } from '../money/money';
 import { afterCommit, complianceDecisions, complianceScreenings } from '../observability/metrics';
+import { Refusal } from '../refusal';
 import type { TransferRow } from '../transfers/model';
-import { screen as evaluate, type Party, type Rule, type Screening } from './engine';
 import type { MovementParties } from '../transfers/validation';
+import type { DecisionKind } from '../../workflows/contract';
+import { screen as evaluate, type Party, type Rule, type RuleKind, type Screening } from './engine';
 import { normalizeName } from './names';
+import { ComplianceRefusal } from './refusals';
 
 export type ScreeningRow = Screening & { id: string; subject_type: 'transfer' | 'payout'; subject_id: string; screened_at: Date };
-export type DecisionKind = 'release' | 'reject' | 'expire';
+export type { DecisionKind };
+/** A rule as an admin writes it: its kind's parameters are checked by the API's schema (RuleBody). */
+export type RuleInput = { kind: RuleKind; name: string; params: Record<string, unknown>; enabled: boolean };
 export type DecisionRow = {
   id: string;
   subject_type: 'transfer' | 'payout';
@@ -248,7 +253,31 @@ export function createComplianceService(deps: { db: Db; rates: RateProvider; cur
     return row;
   }
 
-  return { rules, screen, summarize, recordScreening, screenTransfer, recordDecision, decisionFor, audit, importSdnCsv, addWatchlistEntry };
+  async function createRule(input: RuleInput): Promise<Rule> {
+    const [rule] = await db('compliance_rules').insert({ id: randomUUID(), kind: input.kind, name: input.name, params: JSON.stringify(input.params), enabled: input.enabled }).returning<Rule[]>('*');
+    return rule as Rule;
+  }
+
+  /** Replaces a rule; its version goes up, so screenings record which version they applied. Undefined when there is no such rule. */
+  async function replaceRule(id: string, input: RuleInput): Promise<Rule | undefined> {
+    const [rule] = await db('compliance_rules')
+      .where({ id })
+      .update({ kind: input.kind, name: input.name, params: JSON.stringify(input.params), enabled: input.enabled, version: db.raw('version + 1'), updated_at: db.fn.now() })
+      .returning<Rule[]>('*');
+    return rule;
+  }
+
+  /** The watch list, at most 1000 entries, by list and name. */
+  const watchlist = () => db('watchlist_entries').orderBy(['list', 'name']).limit(1000).select('id', 'list', 'name', 'entity_type', 'program', 'external_id');
+
+  /** The audit trail, newest first, of one subject or all. */
+  async function auditTrail(filter: { subjectId?: string; limit: number }): Promise<Array<Record<string, unknown>>> {
+    const q = db('audit_log').orderBy('id', 'desc').limit(filter.limit);
+    if (filter.subjectId) q.where({ subject_id: filter.subjectId });
+    return ((await q) as Array<Record<string, unknown>>).map((r) => ({ ...r, id: String(r.id) }));
+  }
+
+  return { rules, screen, summarize, recordScreening, screenTransfer, recordDecision, decisionFor, audit, importSdnCsv, addWatchlistEntry, createRule, replaceRule, watchlist, auditTrail };
 }
 
 export type ComplianceService = ReturnType<typeof createComplianceService>;
@@ -259,7 +288,11 @@ const SDN_LAYOUT = 'the OFAC SDN layout ent_num, SDN_Name, SDN_Type, Program, ..
 export const MAX_SKIPPED_ROWS_LISTED = 100;
 
 /** A watch-list file the import refuses as a whole (not CSV, or not one entry in it): nothing was written. */
-export class WatchlistImportError extends Error {}
+export class WatchlistImportError extends Refusal<typeof ComplianceRefusal.InvalidWatchlistFile> {
+  constructor(message: string) {
+    super(ComplianceRefusal.InvalidWatchlistFile, message, '#/csv');
+  }
+}
 
 export type SkippedRow = { line: number; reason: string };
 export type WatchlistImportResult = { imported: number; skipped: number; skipped_rows: SkippedRow[] };

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { json, op, type OpenApiPaths } from '../http/openapi';
 
 /** Where the Temporal Web UI is, so a case can link to its workflow; unknown for an external Temporal without TEMPORAL_UI_URL. */
 export type ConsoleOptions = { temporalUiUrl?: string; namespace: string };
@@ -28,3 +30,13 @@ export function consoleRoutes(opts: ConsoleOptions): Router {
   router.use(express.static(ASSETS, { index: 'index.html', redirect: true, dotfiles: 'ignore' }));
   return router;
 }
+
+export const consolePaths: OpenApiPaths = {
+  '/console/config.json': {
+    get: op('Operations', 'consoleConfig', "The compliance console's settings", {
+      description: "Read by the compliance console page (/console), a static page that calls this API with the officer's key.",
+      security: [],
+      responses: { '200': json('Where the Temporal Web UI is (null: no links) and the namespace', z.object({ temporal_ui_url: z.string().nullable(), namespace: z.string() })) },
+    }),
+  },
+};

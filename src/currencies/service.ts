@@ -1,5 +1,6 @@
 import type { Db } from '../db/knex';
-import { ApiError, ApiErrorCode } from '../api/errors';
+import { Refusal } from '../refusal';
+import { CurrencyRefusal } from './refusals';
 
 export type Currency = { code: string; minor_units: number; name: string };
 
@@ -23,10 +24,10 @@ export function createCurrencyService(deps: { db: Db }) {
       if (!c) throw new Error(`Unknown currency ${code}`);
       return c.minor_units;
     },
-    /** A supported currency with its minor units, or a 422 naming the field that gave it. */
+    /** A supported currency with its minor units; refused, naming the input that gave it, otherwise. */
     async requireUnits(code: string, path: string): Promise<{ code: string; minorUnits: number }> {
       const c = (await all()).get(code);
-      if (!c) throw ApiError.of(ApiErrorCode.CurrencyNotSupported, `Currency ${code} is not supported.`, path);
+      if (!c) throw new Refusal(CurrencyRefusal.NotSupported, `Currency ${code} is not supported.`, path);
       return { code: c.code.trim(), minorUnits: c.minor_units };
     },
     async list(): Promise<Currency[]> {

@@ -1,5 +1,7 @@
 import type { Db } from '../db/knex';
 import { Money } from '../money/money';
+import { Refusal } from '../refusal';
+import { FxRefusal } from './refusals';
 
 /** 1 `base` = `rate` `quote`, observed at `asOf` from `source`. */
 export type MarketRate = { base: string; quote: string; rate: string; asOf: Date; source: string };
@@ -17,6 +19,8 @@ const toRate = (r: RateRow): MarketRate => ({ base: r.base.trim(), quote: r.quot
 
 /** Digits kept for an inverse rate: fx_rates.rate is numeric(38, 18). */
 const RATE_DECIMALS = 18;
+/** How far ahead of this server's clock a rate's as_of may be: feeds' clocks differ a little. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export function createTableRateProvider(db: Db): RateProvider {
   return {
@@ -38,6 +42,8 @@ export function createFxRateService(deps: { db: Db }) {
      * (the inverse is 1/rate rounded to 18 decimals).
      */
     async put(input: { base: string; quote: string; rate: string; asOf: Date; source: string }): Promise<MarketRate> {
+      if (input.base === input.quote) throw new Refusal(FxRefusal.SameCurrency, 'A rate needs two different currencies.', '#/quote');
+      if (input.asOf.getTime() > Date.now() + MAX_CLOCK_SKEW_MS) throw new Refusal(FxRefusal.FromTheFuture, 'as_of cannot be in the future.', '#/as_of');
       const rate = new Money(input.rate);
       const inverse = new Money(1).div(rate).toDecimalPlaces(RATE_DECIMALS);
       // Both rows in one statement, so concurrent writes of a pair and of its inverse cannot

@@ -1,20 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ApiError, ApiErrorCode } from '../api/errors';
-import { CurrencyCode, parseInput, pathId, SafeText, Uuid } from '../api/validation';
-import type { AccountService } from '../accounts/service';
-import { principalOf, requireRole } from '../auth/middleware';
-import { principalScope } from '../auth/service';
+import { requireRole } from '../auth/middleware';
 import type { CurrencyService } from '../currencies/service';
+import { ApiError, HttpErrorCode } from '../http/errors';
+import { body, currencyPath, Decimal, errors, json, list, noContent, op, roles, Timestamp, V1, BODY, type Assert, type Documents, type OpenApiPaths } from '../http/openapi';
+import { CurrencyCode, DecimalString, decimalWithPlaces, parseInput, SafeText } from '../http/validation';
 import { Money } from '../money/money';
-import { DecimalString, decimalWithPlaces, OverrideFeesSchema } from '../pricing/overrides';
-import { buildPricingRequest } from '../pricing/request';
-import type { PricingService } from '../pricing/service';
-import { presentQuote, pricingErrorToApi, type QuoteService } from './quotes';
 import { presentRate, type FxRateService } from './rates';
-import { DEFAULT_PAIR, type SpreadService } from './spreads';
+import { DEFAULT_PAIR, type SpreadService, type Spread as SpreadRow } from './spreads';
 
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 export const PutRate = z.strictObject({
   rate: DecimalString.refine((r) => new Money(r).gt(0), 'The rate must be greater than zero'),
   as_of: z.iso.datetime({ offset: true }).optional(),
@@ -22,32 +16,18 @@ export const PutRate = z.strictObject({
 });
 // fx_spreads.percentage is numeric(12, 6).
 export const PutSpread = z.strictObject({ percentage: decimalWithPlaces(6).refine((p) => new Money(p).lt(100), 'Must be below 100') });
-export const CreateQuote = z.strictObject({
-  source_account_id: Uuid.optional(),
-  source_currency: CurrencyCode.optional(),
-  target_currency: CurrencyCode,
-  source_amount: z.string().max(64).optional(),
-  target_amount: z.string().max(64).optional(),
-  fx_rate: DecimalString.optional(),
-  override_fees: OverrideFeesSchema.optional(),
-});
 
-export function fxRoutes(deps: {
-  rates: FxRateService;
-  spreads: SpreadService;
-  quotes: QuoteService;
-  pricing: PricingService;
-  currencies: CurrencyService;
-  accounts: AccountService;
-}): Router {
+/** A currency in a path: a malformed one names no resource (404); a well-formed one must be supported (422). */
+function pathCurrency(value: unknown, name: string): string {
+  const r = CurrencyCode.safeParse(value);
+  if (!r.success) throw ApiError.of(HttpErrorCode.NotFound, `No such ${name} currency.`);
+  return r.data;
+}
+
+/** Market rates and FX spreads: admins set them, every role reads them. */
+export function fxRoutes(deps: { rates: FxRateService; spreads: SpreadService; currencies: CurrencyService }): Router {
   const router = Router();
-
-  const currency = (code: string, path: string) => deps.currencies.requireUnits(code, path);
-  const pathCurrency = (value: unknown, name: string) => {
-    const r = CurrencyCode.safeParse(value);
-    if (!r.success) throw ApiError.of(ApiErrorCode.NotFound, `No such ${name} currency.`);
-    return r.data;
-  };
+  const currency = async (value: unknown, name: string) => (await deps.currencies.requireUnits(pathCurrency(value, name), `#/${name}`)).code;
 
   router.get('/fx/rates', requireRole('admin', 'compliance', 'client'), async (_req, res) => {
     res.json({ data: (await deps.rates.list()).map(presentRate) });
@@ -55,21 +35,10 @@ export function fxRoutes(deps: {
 
   /** Sets a market rate (1 base = rate quote) and its inverse. */
   router.put('/fx/rates/:base/:quote', requireRole('admin'), async (req, res) => {
-    const base = await currency(pathCurrency(req.params.base, 'base'), '#/base');
-    const quote = await currency(pathCurrency(req.params.quote, 'quote'), '#/quote');
-    if (base.code === quote.code) throw ApiError.of(ApiErrorCode.InvalidValue, 'A rate needs two different currencies.', '#/quote');
+    const base = await currency(req.params.base, 'base');
+    const quote = await currency(req.params.quote, 'quote');
     const input = parseInput(PutRate, req.body);
-    // A rate from the future would never go stale.
-    if (input.as_of && Date.parse(input.as_of) > Date.now() + MAX_CLOCK_SKEW_MS) {
-      throw ApiError.of(ApiErrorCode.InvalidValue, 'as_of cannot be in the future.', '#/as_of');
-    }
-    const rate = await deps.rates.put({
-      base: base.code,
-      quote: quote.code,
-      rate: input.rate,
-      asOf: input.as_of ? new Date(input.as_of) : new Date(),
-      source: input.source ?? 'manual',
-    });
+    const rate = await deps.rates.put({ base, quote, rate: input.rate, asOf: input.as_of ? new Date(input.as_of) : new Date(), source: input.source ?? 'manual' });
     res.json(presentRate(rate));
   });
 
@@ -84,45 +53,62 @@ export function fxRoutes(deps: {
   });
 
   router.put('/fx/spreads/:source/:target', requireRole('admin'), async (req, res) => {
-    const source = await currency(pathCurrency(req.params.source, 'source'), '#/source');
-    const target = await currency(pathCurrency(req.params.target, 'target'), '#/target');
+    const source = await currency(req.params.source, 'source');
+    const target = await currency(req.params.target, 'target');
     const { percentage } = parseInput(PutSpread, req.body);
-    res.json(await deps.spreads.put(source.code, target.code, percentage));
+    res.json(await deps.spreads.put(source, target, percentage));
   });
 
   router.delete('/fx/spreads/:source/:target', requireRole('admin'), async (req, res) => {
     const removed = await deps.spreads.remove(pathCurrency(req.params.source, 'source'), pathCurrency(req.params.target, 'target'));
-    if (!removed) throw ApiError.of(ApiErrorCode.NotFound, 'No spread for this pair.');
+    if (!removed) throw ApiError.of(HttpErrorCode.NotFound, 'No spread for this pair.');
     res.status(204).end();
-  });
-
-  /** A price locked for a short time (FX_QUOTE_TTL_SECONDS); a transfer passes its id as quote_id. */
-  router.post('/fx/quotes', requireRole('admin', 'client'), async (req, res) => {
-    const principal = principalOf(req);
-    const input = parseInput(CreateQuote, req.body);
-    if ((input.source_account_id === undefined) === (input.source_currency === undefined)) {
-      throw ApiError.of(ApiErrorCode.InvalidValue, 'Give exactly one of source_account_id or source_currency.', '#/source_account_id');
-    }
-    let sourceCode = input.source_currency;
-    if (input.source_account_id) {
-      const account = await deps.accounts.getVisible(principal, input.source_account_id);
-      if (!account) throw ApiError.of(ApiErrorCode.AccountNotFound, 'No source account with this id.', '#/source_account_id');
-      sourceCode = account.currency.trim();
-    }
-    const source = await currency(sourceCode as string, '#/source_currency');
-    const target = await currency(input.target_currency, '#/target_currency');
-    const request = buildPricingRequest(principal, { source, target }, input);
-    const priced = await deps.pricing.price(request);
-    if (!priced.ok) throw pricingErrorToApi(priced, request.given.side === 'source' ? '#/source_amount' : '#/target_amount');
-    const quote = await deps.quotes.create({ ownerScope: principalScope(principal), sourceAccountId: input.source_account_id ?? null, price: priced.price });
-    res.status(201).location(`/v1/fx/quotes/${quote.id}`).json(presentQuote(quote));
-  });
-
-  router.get('/fx/quotes/:id', requireRole('admin', 'client'), async (req, res) => {
-    const quote = await deps.quotes.getOwned(pathId(req.params.id), principalScope(principalOf(req)));
-    if (!quote) throw ApiError.of(ApiErrorCode.NotFound, 'No quote with this id.');
-    res.json(presentQuote(quote));
   });
 
   return router;
 }
+
+export const Rate = z.object({ base: z.string(), quote: z.string(), rate: Decimal.meta({ description: '1 base = rate quote' }), as_of: Timestamp, source: z.string() }).meta({ id: 'FxRate' });
+type _RateDocumented = Assert<Documents<typeof Rate, ReturnType<typeof presentRate>>>;
+
+export const Spread = z
+  .object({ source_currency: z.string().meta({ description: '`*` for the default' }), target_currency: z.string(), percentage: Decimal.meta({ description: '"1" is 1%' }) })
+  .meta({ id: 'FxSpread' });
+type _SpreadDocumented = Assert<Documents<typeof Spread, SpreadRow>>;
+
+export const fxPaths: OpenApiPaths = {
+  '/v1/fx/rates': {
+    get: op('FX', 'listFxRates', 'List market rates', { description: roles('admin', 'compliance', 'client'), responses: { '200': json('Every rate', list(Rate)), ...errors(...V1, 403) } }),
+  },
+  '/v1/fx/rates/{base}/{quote}': {
+    put: op('FX', 'putFxRate', 'Set a market rate', {
+      description: `${roles('admin')} 1 base = rate quote; the inverse is stored with it.`,
+      requestParams: { path: currencyPath('base', 'quote') },
+      requestBody: body(PutRate),
+      responses: { '200': json('The rate', Rate), ...errors(...V1, ...BODY, 403, 404) },
+    }),
+  },
+  '/v1/fx/spreads': {
+    get: op('FX', 'listFxSpreads', 'List FX spreads', { description: roles('admin', 'compliance', 'client'), responses: { '200': json('Every spread', list(Spread)), ...errors(...V1, 403) } }),
+  },
+  '/v1/fx/spreads/default': {
+    put: op('FX', 'putDefaultFxSpread', 'Set the default FX spread', {
+      description: `${roles('admin')} The spread of every pair without its own.`,
+      requestBody: body(PutSpread),
+      responses: { '200': json('The spread', Spread), ...errors(...V1, ...BODY, 403) },
+    }),
+  },
+  '/v1/fx/spreads/{source}/{target}': {
+    put: op('FX', 'putFxSpread', "Set a pair's FX spread", {
+      description: roles('admin'),
+      requestParams: { path: currencyPath('source', 'target') },
+      requestBody: body(PutSpread),
+      responses: { '200': json('The spread', Spread), ...errors(...V1, ...BODY, 403, 404) },
+    }),
+    delete: op('FX', 'deleteFxSpread', "Remove a pair's FX spread", {
+      description: `${roles('admin')} The pair falls back to the default.`,
+      requestParams: { path: currencyPath('source', 'target') },
+      responses: { '204': noContent, ...errors(...V1, 403, 404) },
+    }),
+  },
+};

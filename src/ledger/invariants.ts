@@ -5,7 +5,7 @@ export type InvariantViolation = { invariant: string; detail: Record<string, unk
 /**
  * The ledger's invariants, checked on one consistent snapshot:
  * - every transaction's entries sum to zero per currency, and so does the whole ledger;
- * - each account's stored `posted` equals the sum of its entries, and `pending` the sum of its pending holds;
+ * - each account's stored `posted` equals the sum of its entries, and `pending` the sum of its pending reservations;
  * - each entry's running balance equals the sum of its account's entries up to it;
  * - no account that may not go negative is below zero, posted or available.
  */
@@ -29,7 +29,7 @@ export async function checkLedgerInvariants(db: Db): Promise<InvariantViolation[
            WHERE a.posted <> coalesce(e.total, 0)`,
         ],
         [
-          'pending_equals_sum_of_pending_holds',
+          'pending_equals_sum_of_pending_reservations',
           `SELECT a.id, a.pending::text, coalesce(h.total, 0)::text AS holds_total FROM accounts a
            LEFT JOIN (SELECT account_id, sum(amount) AS total FROM holds WHERE status = 'pending' GROUP BY account_id) h
              ON h.account_id = a.id

@@ -16,7 +16,11 @@ export type AccountRow = {
 
 export type AccountWithCurrency = AccountRow & { minor_units: number };
 
-export type HoldRow = {
+/**
+ * A reservation: an amount set aside from an account's available balance (its `pending`) until it
+ * is posted or released. Stored in the `holds` table (and referenced as `hold_id`), names kept as recorded.
+ */
+export type ReservationRow = {
   id: string;
   idempotency_key: string;
   account_id: string;

@@ -3,8 +3,10 @@ import type { Db } from '../db/knex';
 import { isPgError, PG_CHECK_VIOLATION, PG_UNIQUE_VIOLATION } from '../db/knex';
 import { Money } from '../money/money';
 import { afterCommit, ledgerEntries, ledgerPostings } from '../observability/metrics';
-import { LedgerError, LedgerErrorCode } from './errors';
-import type { AccountRow, AccountWithCurrency, HoldRow, LedgerEntryRow, LedgerTransactionRow, PostedTransaction } from './model';
+import { Refusal } from '../refusal';
+import { LedgerRefusal, type LedgerRefusalCode } from './refusals';
+import { trialBalance } from './trial-balance';
+import type { AccountRow, AccountWithCurrency, LedgerEntryRow, LedgerTransactionRow, PostedTransaction, ReservationRow } from './model';
 
 /** What each currency's system accounts are for (see the migrations). */
 export type SystemPurpose = 'funding' | 'fee_revenue' | 'spread_revenue' | 'fx_position' | 'payouts_in_transit';
@@ -23,8 +25,8 @@ export type PostTransactionInput = {
   description?: string;
   requestHash?: string;
   legs: Leg[];
-  /** A pending hold that this posting consumes: its amount leaves the account's `pending`. */
-  settleHoldId?: string;
+  /** A pending reservation that this posting consumes: its amount leaves the account's `pending`. */
+  consumeReservationId?: string;
   /** Reversals must land even on a frozen or closed account: undoing a movement is never refused. */
   allowInactiveAccounts?: boolean;
 };
@@ -40,10 +42,10 @@ export type ReserveInput = {
 export type EntriesPage = { entries: LedgerEntryRow[]; nextCursor: string | null };
 
 /** What ledger_post_transaction (migrations/…_ledger_post_function.ts) raises, by SQLSTATE. */
-const POSTING_ERRORS: Record<string, LedgerErrorCode> = {
-  LG001: LedgerErrorCode.IdempotencyConflict,
-  LG002: LedgerErrorCode.HoldNotFound,
-  LG003: LedgerErrorCode.HoldNotPending,
+const POSTING_ERRORS: Record<string, LedgerRefusalCode> = {
+  LG001: LedgerRefusal.IdempotencyConflict,
+  LG002: LedgerRefusal.ReservationNotFound,
+  LG003: LedgerRefusal.ReservationNotPending,
 };
 
 /**
@@ -84,7 +86,7 @@ export function createLedgerService(deps: LedgerDeps) {
         .where({ kind: 'system', system_purpose: purpose, currency: currency.trim() })
         .first<AccountRow | undefined>()
         .then((row) => {
-          if (!row) throw new LedgerError(LedgerErrorCode.AccountNotFound, `No ${purpose} account for ${currency}`);
+          if (!row) throw new Refusal(LedgerRefusal.AccountNotFound, `No ${purpose} account for ${currency}`);
           return row;
         });
       found.catch(() => systemAccounts.delete(key));
@@ -101,26 +103,27 @@ export function createLedgerService(deps: LedgerDeps) {
   }
 
   /**
-   * Reserves `amount` of an account's available balance (phase one of a two-phase movement).
-   * The conditional UPDATE is the overdraft guard: concurrent reservations serialise on the
-   * account row and only those that still fit succeed. Nothing is written when it refuses, so a
-   * caller's transaction can record the refusal instead. Repeating the same key returns the first hold.
+   * Reserves `amount` of an account's available balance (phase one of a two-phase movement): the
+   * amount moves into the account's `pending`, as a row of the `holds` table. The conditional UPDATE
+   * is the overdraft guard: concurrent reservations serialise on the account row and only those that
+   * still fit succeed. Nothing is written when it refuses, so a caller's transaction can record the
+   * refusal instead. Repeating the same key returns the first reservation.
    */
-  async function reserve(input: ReserveInput, trx?: Db): Promise<HoldRow> {
+  async function reserve(input: ReserveInput, trx?: Db): Promise<ReservationRow> {
     const amount = new Money(input.amount);
-    if (!amount.gt(0)) throw new LedgerError(LedgerErrorCode.Unbalanced, 'A hold must be for a positive amount');
+    if (!amount.gt(0)) throw new Refusal(LedgerRefusal.Unbalanced, 'A reservation must be for a positive amount');
     if (trx) return reserveIn(trx, input, amount);
     try {
       return await db.transaction((own) => reserveIn(own, input, amount));
     } catch (err) {
-      // A concurrent duplicate of this reservation committed first: its hold is the answer.
+      // A concurrent duplicate of this reservation committed first: its reservation is the answer.
       if (isPgError(err, PG_UNIQUE_VIOLATION, 'holds_idempotency_key_uq')) return reserveIn(db, input, amount);
       throw err;
     }
   }
 
-  async function reserveIn(trx: Db, input: ReserveInput, amount: Money): Promise<HoldRow> {
-    // One statement: the hold this key already made (a repeat), or a new one if the account is
+  async function reserveIn(trx: Db, input: ReserveInput, amount: Money): Promise<ReservationRow> {
+    // One statement: the reservation this key already made (a repeat), or a new one if the account is
     // active, in the currency, and its available balance covers the amount.
     const { rows } = await trx.raw(
       `WITH existing AS (SELECT * FROM holds WHERE idempotency_key = :key),
@@ -138,39 +141,39 @@ export function createLedgerService(deps: LedgerDeps) {
        SELECT *, false AS replayed FROM inserted UNION ALL SELECT *, true AS replayed FROM existing`,
       { key: input.idempotencyKey, amount: amount.toString(), account: input.accountId, currency: input.currency, id: newId(), transfer: input.transferId ?? null },
     );
-    const [found] = rows as Array<HoldRow & { replayed: boolean }>;
+    const [found] = rows as Array<ReservationRow & { replayed: boolean }>;
     if (found) {
-      const { replayed, ...hold } = found;
-      if (replayed && (hold.account_id !== input.accountId || !new Money(hold.amount).eq(amount))) {
-        throw new LedgerError(LedgerErrorCode.IdempotencyConflict, `Hold ${input.idempotencyKey} exists with other terms`);
+      const { replayed, ...reservation } = found;
+      if (replayed && (reservation.account_id !== input.accountId || !new Money(reservation.amount).eq(amount))) {
+        throw new Refusal(LedgerRefusal.IdempotencyConflict, `Reservation ${input.idempotencyKey} exists with other terms`);
       }
-      return hold;
+      return reservation;
     }
     // Nothing reserved: say why.
     const account = await trx('accounts').where({ id: input.accountId }).first<AccountRow | undefined>();
-    if (!account) throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
+    if (!account) throw new Refusal(LedgerRefusal.AccountNotFound, `Account ${input.accountId} not found`);
     if (account.currency !== input.currency) {
-      throw new LedgerError(LedgerErrorCode.CurrencyMismatch, `Account ${account.id} holds ${account.currency}, not ${input.currency}`);
+      throw new Refusal(LedgerRefusal.CurrencyMismatch, `Account ${account.id} holds ${account.currency}, not ${input.currency}`);
     }
-    if (account.status !== 'active') throw new LedgerError(LedgerErrorCode.AccountNotActive, `Account ${account.id} is ${account.status}`);
-    throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'The available balance does not cover the amount');
+    if (account.status !== 'active') throw new Refusal(LedgerRefusal.AccountNotActive, `Account ${account.id} is ${account.status}`);
+    throw new Refusal(LedgerRefusal.InsufficientFunds, 'The available balance does not cover the amount');
   }
 
-  /** Releases a pending hold without moving money. Voiding a voided hold is a no-op; a posted hold cannot be voided. */
-  async function voidHold(holdId: string, trx?: Db): Promise<HoldRow> {
+  /** Releases a pending reservation without moving money. Releasing a released one is a no-op; a posted one cannot be released. */
+  async function releaseReservation(reservationId: string, trx?: Db): Promise<ReservationRow> {
     const run = async (t: Db) => {
       const [voided] = await t('holds')
-        .where({ id: holdId, status: 'pending' })
+        .where({ id: reservationId, status: 'pending' })
         .update({ status: 'voided', resolved_at: t.fn.now() })
-        .returning<HoldRow[]>('*');
+        .returning<ReservationRow[]>('*');
       if (voided) {
         await t('accounts').where({ id: voided.account_id }).update({ pending: t.raw('pending - ?', [voided.amount]), updated_at: t.fn.now() });
         return voided;
       }
-      const hold = await t('holds').where({ id: holdId }).first<HoldRow | undefined>();
-      if (!hold) throw new LedgerError(LedgerErrorCode.HoldNotFound, `Hold ${holdId} not found`);
-      if (hold.status === 'posted') throw new LedgerError(LedgerErrorCode.HoldNotPending, `Hold ${holdId} is already posted`);
-      return hold;
+      const reservation = await t('holds').where({ id: reservationId }).first<ReservationRow | undefined>();
+      if (!reservation) throw new Refusal(LedgerRefusal.ReservationNotFound, `Reservation ${reservationId} not found`);
+      if (reservation.status === 'posted') throw new Refusal(LedgerRefusal.ReservationNotPending, `Reservation ${reservationId} is already posted`);
+      return reservation;
     };
     return trx ? run(trx) : db.transaction(run);
   }
@@ -182,7 +185,7 @@ export function createLedgerService(deps: LedgerDeps) {
    * A business refusal (insufficient funds, an inactive or missing account, another currency) is
    * returned with nothing written, so the caller's transaction can go on and record it.
    */
-  async function tryPostTransaction(input: PostTransactionInput, trx: Db = db): Promise<{ posted: PostedTransaction } | { refused: LedgerError }> {
+  async function tryPostTransaction(input: PostTransactionInput, trx: Db = db): Promise<{ posted: PostedTransaction } | { refused: Refusal<LedgerRefusalCode> }> {
     assertBalanced(input.legs);
     const request = {
       id: newId(),
@@ -192,7 +195,7 @@ export function createLedgerService(deps: LedgerDeps) {
       reference: input.reference ?? null,
       description: input.description ?? null,
       request_hash: input.requestHash ?? null,
-      settle_hold_id: input.settleHoldId ?? null,
+      settle_hold_id: input.consumeReservationId ?? null,
       allow_inactive: input.allowInactiveAccounts ?? false,
       legs: input.legs.map((l) => ({ account_id: l.accountId, currency: l.currency, amount: new Money(l.amount).toString(), description: l.description ?? null })),
     };
@@ -202,18 +205,18 @@ export function createLedgerService(deps: LedgerDeps) {
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       const refusal = POSTING_ERRORS[code];
-      if (refusal) throw new LedgerError(refusal, (err as Error).message);
+      if (refusal) throw new Refusal(refusal, (err as Error).message);
       // The no-overdraft CHECK is the backstop behind the function's own check.
-      if (isPgError(err, PG_CHECK_VIOLATION)) throw new LedgerError(LedgerErrorCode.InsufficientFunds, 'Posting would overdraw an account');
+      if (isPgError(err, PG_CHECK_VIOLATION)) throw new Refusal(LedgerRefusal.InsufficientFunds, 'Posting would overdraw an account');
       throw err;
     }
     const first = rows[0];
-    if (first?.refusal) return { refused: new LedgerError(first.refusal as LedgerErrorCode, first.refusal_message ?? first.refusal) };
+    if (first?.refusal) return { refused: new Refusal(first.refusal as LedgerRefusalCode, first.refusal_message ?? first.refusal) };
     if (first && !first.replayed) afterCommit(trx, () => countPosting(rows));
     return { posted: postedFromRows(rows) };
   }
 
-  /** tryPostTransaction, with a refusal thrown as the LedgerError it is. */
+  /** tryPostTransaction, with a refusal thrown. */
   async function postTransaction(input: PostTransactionInput, trx: Db = db): Promise<PostedTransaction> {
     const attempt = await tryPostTransaction(input, trx);
     if ('refused' in attempt) throw attempt.refused;
@@ -229,7 +232,7 @@ export function createLedgerService(deps: LedgerDeps) {
     trx: Db = db,
   ): Promise<PostedTransaction> {
     const original = (await trx('ledger_entries').where({ transaction_id: input.originalId }).orderBy('seq')) as LedgerEntryRow[];
-    if (original.length === 0) throw new LedgerError(LedgerErrorCode.Unbalanced, `Ledger transaction ${input.originalId} has no entries`);
+    if (original.length === 0) throw new Refusal(LedgerRefusal.Unbalanced, `Ledger transaction ${input.originalId} has no entries`);
     return postTransaction(
       {
         idempotencyKey: input.idempotencyKey,
@@ -247,7 +250,7 @@ export function createLedgerService(deps: LedgerDeps) {
   async function deposit(input: { accountId: string; amount: string; reference: string; idempotencyKey: string; requestHash?: string }): Promise<PostedTransaction> {
     const account = await getAccount(input.accountId);
     if (!account || account.kind !== 'customer') {
-      throw new LedgerError(LedgerErrorCode.AccountNotFound, `Account ${input.accountId} not found`);
+      throw new Refusal(LedgerRefusal.AccountNotFound, `Account ${input.accountId} not found`);
     }
     const funding = await getSystemAccount('funding', account.currency);
     return postTransaction({
@@ -272,7 +275,27 @@ export function createLedgerService(deps: LedgerDeps) {
     return { entries: page, nextCursor: rows.length > opts.limit ? (page[page.length - 1]?.seq ?? null) : null };
   }
 
-  return { getAccount, getAccounts, lockAccounts, getSystemAccount, findTransaction, reserve, voidHold, tryPostTransaction, postTransaction, reverseTransaction, deposit, listEntries };
+  /** Whether the account has the entry with this sequence number (what a list cursor names). */
+  async function hasEntry(accountId: string, seq: string): Promise<boolean> {
+    return (await db('ledger_entries').where({ account_id: accountId, seq }).first('id')) !== undefined;
+  }
+
+  return {
+    getAccount,
+    getAccounts,
+    lockAccounts,
+    getSystemAccount,
+    findTransaction,
+    reserve,
+    releaseReservation,
+    tryPostTransaction,
+    postTransaction,
+    reverseTransaction,
+    deposit,
+    listEntries,
+    hasEntry,
+    trialBalance: () => trialBalance(db),
+  };
 }
 
 export type LedgerService = ReturnType<typeof createLedgerService>;
@@ -288,7 +311,7 @@ function countPosting(rows: PostingRow[]): void {
 type PostingRow = {
   /** True when the idempotency key was posted before: the first posting is returned, nothing is written. */
   replayed: boolean | null;
-  /** A LedgerErrorCode when the posting was refused (then nothing else is set). */
+  /** A LedgerRefusal code when the posting was refused (then nothing else is set). */
   refusal: string | null;
   refusal_message: string | null;
   transaction_id: string;
@@ -311,7 +334,7 @@ type PostingRow = {
 
 function postedFromRows(rows: PostingRow[]): PostedTransaction {
   const first = rows[0];
-  if (!first) throw new LedgerError(LedgerErrorCode.Unbalanced, 'The posting returned no entries');
+  if (!first) throw new Refusal(LedgerRefusal.Unbalanced, 'The posting returned no entries');
   return {
     id: first.transaction_id,
     idempotency_key: first.idempotency_key,
@@ -336,14 +359,14 @@ function postedFromRows(rows: PostingRow[]): PostedTransaction {
 }
 
 function assertBalanced(legs: Leg[]): void {
-  if (legs.length < 2) throw new LedgerError(LedgerErrorCode.Unbalanced, 'A ledger transaction needs at least two legs');
+  if (legs.length < 2) throw new Refusal(LedgerRefusal.Unbalanced, 'A ledger transaction needs at least two legs');
   const totals = new Map<string, Money>();
   for (const leg of legs) {
     const amount = new Money(leg.amount);
-    if (amount.isZero()) throw new LedgerError(LedgerErrorCode.Unbalanced, 'A leg cannot be zero');
+    if (amount.isZero()) throw new Refusal(LedgerRefusal.Unbalanced, 'A leg cannot be zero');
     totals.set(leg.currency, (totals.get(leg.currency) ?? new Money(0)).plus(amount));
   }
   for (const [currency, total] of totals) {
-    if (!total.isZero()) throw new LedgerError(LedgerErrorCode.Unbalanced, `Legs sum to ${total.toString()} ${currency}, not zero`);
+    if (!total.isZero()) throw new Refusal(LedgerRefusal.Unbalanced, `Legs sum to ${total.toString()} ${currency}, not zero`);
   }
 }

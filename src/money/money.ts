@@ -1,4 +1,5 @@
 import Decimal from 'decimal.js';
+import { Refusal, type CodeOf } from '../refusal';
 
 /**
  * Exact money arithmetic. Amounts travel as decimal strings (wire, workflow payloads),
@@ -20,13 +21,16 @@ export const ROUNDING_MODE = Decimal.ROUND_HALF_UP;
 /** Largest number of integer digits an amount may have (seed 001: "amount" is 1-11 characters; we allow more). */
 export const MAX_INTEGER_DIGITS = 15;
 
-export type AmountError =
-  | { code: 'invalid_amount'; message: string }
-  | { code: 'amount_not_positive'; message: string }
-  | { code: 'too_many_decimals'; message: string }
-  | { code: 'amount_too_large'; message: string };
+/** Why an amount a client gave is refused: money's refusals. */
+export const AmountRefusal = {
+  Invalid: 'invalid_amount',
+  NotPositive: 'amount_not_positive',
+  TooManyDecimals: 'too_many_decimals',
+  TooLarge: 'amount_too_large',
+} as const;
+export type AmountRefusalCode = CodeOf<typeof AmountRefusal>;
 
-export type ParsedAmount = { ok: true; value: Money } | { ok: false; error: AmountError };
+export type ParsedAmount = { ok: true; value: Money } | { ok: false; error: { code: AmountRefusalCode; message: string } };
 
 // Plain decimal notation only: digits, an optional fraction. No sign, exponent, spaces or leading zeros.
 const DECIMAL_STRING = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
@@ -37,20 +41,20 @@ const DECIMAL_STRING = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
  */
 export function parseAmount(input: unknown, minorUnits: number): ParsedAmount {
   if (typeof input !== 'string') {
-    return fail('invalid_amount', 'Amount must be a decimal string, e.g. "10.50".');
+    return fail(AmountRefusal.Invalid, 'Amount must be a decimal string, e.g. "10.50".');
   }
   const match = DECIMAL_STRING.exec(input);
   if (!match) {
-    return fail('invalid_amount', 'Amount must be a plain decimal string of digits with an optional fraction, e.g. "10.50".');
+    return fail(AmountRefusal.Invalid, 'Amount must be a plain decimal string of digits with an optional fraction, e.g. "10.50".');
   }
   const [, integerPart = '', fraction = ''] = match;
   if (integerPart.length > MAX_INTEGER_DIGITS) {
-    return fail('amount_too_large', `Amount may have at most ${MAX_INTEGER_DIGITS} integer digits.`);
+    return fail(AmountRefusal.TooLarge, `Amount may have at most ${MAX_INTEGER_DIGITS} integer digits.`);
   }
   const decimals = fraction.length > 0 ? fraction.length - 1 : 0;
   if (decimals > minorUnits) {
     return fail(
-      'too_many_decimals',
+      AmountRefusal.TooManyDecimals,
       minorUnits === 0
         ? 'This currency has no minor units: the amount must be a whole number.'
         : `This currency allows at most ${minorUnits} decimal places.`,
@@ -58,13 +62,20 @@ export function parseAmount(input: unknown, minorUnits: number): ParsedAmount {
   }
   const value = new Money(input);
   if (!value.gt(0)) {
-    return fail('amount_not_positive', 'Amount must be greater than zero.');
+    return fail(AmountRefusal.NotPositive, 'Amount must be greater than zero.');
   }
   return { ok: true, value };
 }
 
-function fail(code: AmountError['code'], message: string): ParsedAmount {
-  return { ok: false, error: { code, message } as AmountError };
+function fail(code: AmountRefusalCode, message: string): ParsedAmount {
+  return { ok: false, error: { code, message } };
+}
+
+/** An amount a client gave in the input at `path`, for a currency with `minorUnits` decimals; refused otherwise. */
+export function requireAmount(value: unknown, minorUnits: number, path: string): Money {
+  const parsed = parseAmount(value, minorUnits);
+  if (!parsed.ok) throw new Refusal(parsed.error.code, parsed.error.message, path);
+  return parsed.value;
 }
 
 /** Rounds to the currency's minor units with the documented rule (half away from zero). */

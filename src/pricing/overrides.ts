@@ -1,21 +1,10 @@
 import { z } from 'zod';
-import { ApiError, ApiErrorCode } from '../api/errors';
-import { SafeText } from '../api/validation';
+import { DecimalString, SafeText } from '../http/validation';
 import { Money } from '../money/money';
+import { Refusal } from '../refusal';
 import type { Operation } from '../tariffs/schedule';
+import { PricingRefusal } from './refusals';
 import { SPREAD_FEE, type FeeOverrides } from './service';
-
-/**
- * Plain non-negative decimal strings: rates, percentages, fee amounts that may be zero. A failed
- * format aborts, so refinements that parse the value (`new Money(v)`) never see a non-number.
- */
-export const DecimalString = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,14})(\.[0-9]{1,18})?$/, { error: 'Must be a non-negative decimal string such as "4040.5"', abort: true });
-
-/** A DecimalString stored in a numeric(_, places) column: more decimals are refused, not silently rounded by Postgres. */
-export const decimalWithPlaces = (places: number) =>
-  DecimalString.refine((v) => new Money(v).decimalPlaces() <= places, `At most ${places} decimal places`);
 
 /** Seed 002: override_fees is a list of {type, fixed?: {amount, currency}, tx_description?, percentage?}. */
 export const OverrideFeesSchema = z
@@ -43,7 +32,7 @@ export function parseFeeOverrides(
   const out: FeeOverrides = {};
   list.forEach((o, i) => {
     const path = `${basePath}/${i}`;
-    const bad = (message: string, field = 'type') => ApiError.of(ApiErrorCode.InvalidFeeOverride, message, `${path}/${field}`);
+    const bad = (message: string, field = 'type') => new Refusal(PricingRefusal.InvalidFeeOverride, message, `${path}/${field}`);
     if (o.type === ctx.operation) {
       if (o.percentage !== undefined) throw bad(`${o.type} is a fixed fee: override its fixed amount or tx_description.`, 'percentage');
       if (o.fixed) {

@@ -1,5 +1,7 @@
 import type Decimal from 'decimal.js';
 import { MAX_INTEGER_DIGITS, Money, roundForClient, roundToMinorUnits } from '../money/money';
+import type { FixedFeeRule } from '../tariffs/schedule';
+import { PricingRefusal, type PriceRefused } from './refusals';
 
 const tooLarge = (amount: Money) => amount.abs().gte(new Money(10).pow(MAX_INTEGER_DIGITS));
 
@@ -21,8 +23,7 @@ const tooLarge = (amount: Money) => amount.abs().gte(new Money(10).pow(MAX_INTEG
 
 export type CurrencyUnits = { code: string; minorUnits: number };
 
-/** A fee schedule's answer for one amount: see src/tariffs. */
-export type FixedFeeRule = (principal: Money) => { amount: Money; txDescription: string | null; tariffRangeId: string | null };
+export type { FixedFeeRule };
 
 export type PriceInput = {
   source: CurrencyUnits;
@@ -51,15 +52,9 @@ export type Price = {
   convertedAtMarket: Money;
 };
 
-export type PriceError =
-  | { code: 'amount_too_small'; message: string }
-  | { code: 'amount_too_large'; message: string }
-  | { code: 'fx_rate_required'; message: string }
-  | { code: 'invalid_rate'; message: string };
+export type PriceResult = { ok: true; price: Price } | { ok: false; error: PriceRefused };
 
-export type PriceResult = { ok: true; price: Price } | { ok: false; error: PriceError };
-
-const fail = (code: PriceError['code'], message: string): PriceResult => ({ ok: false, error: { code, message } as PriceError });
+const fail = (code: PriceRefused['code'], message: string): PriceResult => ({ ok: false, error: { code, message } });
 
 export const isCrossCurrency = (input: Pick<PriceInput, 'source' | 'target'>) => input.source.code !== input.target.code;
 
@@ -71,8 +66,8 @@ export function computePrice(input: PriceInput): PriceResult {
   if (!cross) fxRate = new Money(1);
   else if (input.clientRate !== undefined) fxRate = new Money(input.clientRate);
   else if (market) fxRate = market.times(spread.plus(1));
-  else return fail('fx_rate_required', 'No market rate is available for this currency pair.');
-  if (!fxRate.gt(0) || (market && !market.gt(0))) return fail('invalid_rate', 'Rates must be greater than zero.');
+  else return fail(PricingRefusal.FxRateRequired, 'No market rate is available for this currency pair.');
+  if (!fxRate.gt(0) || (market && !market.gt(0))) return fail(PricingRefusal.InvalidRate, 'Rates must be greater than zero.');
   const marketRate = market ?? fxRate;
 
   const given = new Money(input.given.amount);
@@ -96,10 +91,10 @@ export function computePrice(input: PriceInput): PriceResult {
     targetAmount = roundForClient(sourceAmount.minus(fixedFee).div(fxRate), input.target.minorUnits, 'receives');
   }
   if (!targetAmount.gt(0) || !sourceAmount.minus(fixedFee).gt(0)) {
-    return fail('amount_too_small', 'After fees and conversion nothing would arrive: the target amount rounds to zero.');
+    return fail(PricingRefusal.AmountTooSmall, 'After fees and conversion nothing would arrive: the target amount rounds to zero.');
   }
   if (tooLarge(sourceAmount) || tooLarge(targetAmount)) {
-    return fail('amount_too_large', `Converted amounts may have at most ${MAX_INTEGER_DIGITS} integer digits.`);
+    return fail(PricingRefusal.AmountTooLarge, `Converted amounts may have at most ${MAX_INTEGER_DIGITS} integer digits.`);
   }
   const rawSpread = roundToMinorUnits(targetAmount.times(fxRate.minus(marketRate)), input.source.minorUnits);
   // A rate better than the market is the house's cost, not a negative fee; it stays in the FX position.

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import { ApiError, ApiErrorCode } from '../api/errors';
-import { parseAmountField } from '../api/validation';
 import type { Principal } from '../auth/service';
-import { Money } from '../money/money';
+import { Money, requireAmount } from '../money/money';
+import { Refusal } from '../refusal';
 import type { Operation } from '../tariffs/schedule';
 import { parseFeeOverrides, type OverrideFeesSchema } from './overrides';
+import { PricingRefusal } from './refusals';
 import { defaultOperation, type PricingRequest } from './service';
 
 export type PriceFields = {
@@ -25,21 +25,21 @@ export function buildPricingRequest(
   fields: PriceFields,
 ): PricingRequest {
   if ((fields.source_amount === undefined) === (fields.target_amount === undefined)) {
-    throw ApiError.of(ApiErrorCode.InvalidValue, 'Give exactly one of source_amount or target_amount.', '#/source_amount');
+    throw new Refusal(PricingRefusal.OneAmountRequired, 'Give exactly one of source_amount or target_amount.', '#/source_amount');
   }
   const given =
     fields.source_amount !== undefined
-      ? { side: 'source' as const, amount: parseAmountField(fields.source_amount, ctx.source.minorUnits, '#/source_amount').toString() }
-      : { side: 'target' as const, amount: parseAmountField(fields.target_amount, ctx.target.minorUnits, '#/target_amount').toString() };
+      ? { side: 'source' as const, amount: requireAmount(fields.source_amount, ctx.source.minorUnits, '#/source_amount').toString() }
+      : { side: 'target' as const, amount: requireAmount(fields.target_amount, ctx.target.minorUnits, '#/target_amount').toString() };
   const cross = ctx.source.code !== ctx.target.code;
   for (const field of ['fx_rate', 'override_fees'] as const) {
     if (fields[field] !== undefined && principal.role !== 'admin') {
-      throw ApiError.of(ApiErrorCode.NotAuthorized, `Only admin keys may set ${field}.`, `#/${field}`);
+      throw new Refusal(PricingRefusal.PriceSettingNotAllowed, `Only admin keys may set ${field}.`, `#/${field}`);
     }
   }
   if (fields.fx_rate !== undefined) {
-    if (!cross) throw ApiError.of(ApiErrorCode.FxRateNotApplicable, 'fx_rate applies only between different currencies.', '#/fx_rate');
-    if (!new Money(fields.fx_rate).gt(0)) throw ApiError.of(ApiErrorCode.InvalidValue, 'fx_rate must be greater than zero.', '#/fx_rate');
+    if (!cross) throw new Refusal(PricingRefusal.FxRateNotApplicable, 'fx_rate applies only between different currencies.', '#/fx_rate');
+    if (!new Money(fields.fx_rate).gt(0)) throw new Refusal(PricingRefusal.InvalidRate, 'fx_rate must be greater than zero.', '#/fx_rate');
   }
   const operation = ctx.operation ?? defaultOperation(ctx.source.code, ctx.target.code);
   return {

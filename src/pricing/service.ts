@@ -7,6 +7,7 @@ import type { Operation } from '../tariffs/schedule';
 import { scheduleFeeRule } from '../tariffs/schedule';
 import type { TariffService } from '../tariffs/service';
 import { computePrice, isCrossCurrency, type FixedFeeRule } from './price';
+import { PricingRefusal, type PriceRefused } from './refusals';
 
 /** Seed 002's override_fees, already checked against the source currency (src/pricing/overrides.ts). */
 export type FeeOverrides = { fixedAmount?: string; txDescription?: string; spreadPercentage?: string };
@@ -42,12 +43,7 @@ export type PriceRecord = {
   calculated_fees: Record<string, FeeLine>;
 };
 
-export type PricingError = {
-  code: 'fx_rate_unavailable' | 'fx_rate_stale' | 'amount_too_small' | 'amount_too_large' | 'invalid_rate';
-  message: string;
-};
-
-export type PricingResult = { ok: true; price: PriceRecord } | { ok: false; error: PricingError };
+export type PricingResult = { ok: true; price: PriceRecord } | { ok: false; error: PriceRefused };
 
 /** Fee ids in the seeds' resource-id shape (`fee_` + 22 characters). */
 const newFeeId = () => `fee_${randomBytes(16).toString('base64url')}`;
@@ -91,8 +87,8 @@ export function createPricingService(deps: {
       } else if (req.clientRate === undefined) {
         // Seed 002: a given fx_rate is used as it is; without one, the market rate must be current.
         return rate
-          ? { ok: false, error: { code: 'fx_rate_stale', message: `The ${req.targetCurrency}/${req.sourceCurrency} rate is older than allowed.` } }
-          : { ok: false, error: { code: 'fx_rate_unavailable', message: `No market rate for ${req.targetCurrency}/${req.sourceCurrency}.` } };
+          ? { ok: false, error: { code: PricingRefusal.FxRateStale, message: `The ${req.targetCurrency}/${req.sourceCurrency} rate is older than allowed.` } }
+          : { ok: false, error: { code: PricingRefusal.FxRateUnavailable, message: `No market rate for ${req.targetCurrency}/${req.sourceCurrency}.` } };
       }
       // With a given rate and no current market rate, market_rate is the given rate: no spread is booked.
     }
@@ -117,10 +113,7 @@ export function createPricingService(deps: {
       spread: new Money(spreadPercentage).div(100),
       fixedFee,
     });
-    if (!result.ok) {
-      const code = result.error.code === 'fx_rate_required' ? 'fx_rate_unavailable' : result.error.code;
-      return { ok: false, error: { code, message: result.error.message } };
-    }
+    if (!result.ok) return result;
     const p = result.price;
     const fee = (amount: Money, tx: string | null): FeeLine => ({
       amount: { amount: formatAmount(amount, sourceUnits), currency: req.sourceCurrency },

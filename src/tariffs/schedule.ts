@@ -1,6 +1,5 @@
 import type Decimal from 'decimal.js';
 import { Money, roundToMinorUnits } from '../money/money';
-import type { FixedFeeRule } from '../pricing/price';
 
 /** Fee operations of seed 002 (and the payouts of a later issue). */
 export const OPERATIONS = ['account_to_account', 'account_to_account_fx', 'payout'] as const;
@@ -20,6 +19,9 @@ export type TariffRange = {
 };
 
 export type RangeProblem = { index: number; field: keyof TariffRange; message: string };
+
+/** A fee schedule's answer for one amount (the principal, in the source currency): what pricing charges as the fixed fee. */
+export type FixedFeeRule = (principal: Money) => { amount: Money; txDescription: string | null; tariffRangeId: string | null };
 
 /**
  * A schedule's ranges must tile [0, ∞) without overlap or gap: sorted, starting at 0, each starting

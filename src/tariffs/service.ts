@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/knex';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../db/knex';
-import { ApiError, ApiErrorCode } from '../api/errors';
+import { Refusal } from '../refusal';
+import { TariffRefusal } from './refusals';
 import { Money } from '../money/money';
 import { validateRanges, type Operation, type TariffRange } from './schedule';
 
@@ -34,7 +35,8 @@ export function createTariffService(deps: { db: Db }) {
   function assertValid(ranges: TariffRange[]): void {
     const problems = validateRanges(ranges);
     if (problems.length) {
-      throw new ApiError(problems.map((p) => ({ error_code: ApiErrorCode.InvalidTariffRanges, message: p.message, path: `#/ranges/${p.index}/${p.field}` })));
+      const listed = problems.map((p) => ({ message: p.message, path: `#/ranges/${p.index}/${p.field}` }));
+      throw new Refusal(TariffRefusal.InvalidRanges, 'The ranges do not tile [0, ∞) without gap or overlap.', null, listed);
     }
   }
 
@@ -71,7 +73,7 @@ export function createTariffService(deps: { db: Db }) {
         });
       } catch (err) {
         if (isPgError(err, PG_UNIQUE_VIOLATION, 'tariffs_operation_currency_uq')) {
-          throw ApiError.of(ApiErrorCode.TariffExists, `A ${input.operation} tariff for ${input.currency} exists: replace its ranges instead.`, '#/operation');
+          throw new Refusal(TariffRefusal.Exists, `A ${input.operation} tariff for ${input.currency} exists: replace its ranges instead.`, '#/operation');
         }
         throw err;
       }

@@ -1,5 +1,5 @@
 import type { FeeLine, FeeOverrides, PriceRecord } from '../pricing/service';
-import type { ResponseCode, TransferStatus } from './outcomes';
+import type { ResponseCode, TransferStatus } from '../../workflows/contract';
 
 export type TransferRow = {
   id: string;

@@ -3,7 +3,7 @@ import type { Db } from '../db/knex';
 import { recoveryRestarts } from '../observability/metrics';
 import type { TransferRow } from './model';
 import type { TransferWorkflowGateway } from './workflow-gateway';
-import { contactSupport } from './outcomes';
+import { contactSupport } from '../../workflows/contract';
 import type { TransferRepository } from './repository';
 
 /**

@@ -1,9 +1,8 @@
 import { inTransaction, type Db } from '../db/knex';
 import { priceColumns, type TransferRow } from './model';
-import { RESPONSE_MESSAGES, ResponseCode, TERMINAL_STATUSES, type RecordedOutcome, type TransferStatus } from './outcomes';
+import { RESPONSE_MESSAGES, ResponseCode, TERMINAL_STATUSES, type RecordedOutcome, type TransferStatus } from '../../workflows/contract';
 import type { PriceRecord } from '../pricing/service';
 import { afterCommit, movementOutcomes } from '../observability/metrics';
-import { createStatusEventRecorder, eventTypeFor } from '../webhooks/events';
 
 export type TransferOutcomeRecord = RecordedOutcome;
 
@@ -13,20 +12,22 @@ export function outcomeOf(t: TransferRow): TransferOutcomeRecord | null {
   return { status: t.status as TransferOutcomeRecord['status'], responseCode: t.response_code, message: t.message ?? '' };
 }
 
-/** A row a status change returns: the transfer, and whether a customer it concerns has a webhook endpoint. */
-type ChangedRow = TransferRow & { webhook_subscribed: boolean };
+/** A status a transfer or payout reaches, and `released`: leaving a compliance hold to be posted. */
+export type StatusChange = TransferStatus | 'released';
 
 /**
- * RETURNING for a status change: the row, and (in the same statement, no extra round trip) whether
- * either account's customer has a webhook endpoint; only then is an event recorded.
+ * Told of every status change, inside the change's own transaction, so that what it records commits
+ * with the change or not at all (the webhooks' outbox, wired in by src/services.ts). `interested` is
+ * an SQL condition on the changed `transfers` row, evaluated by the change's own RETURNING (no extra
+ * round trip): the listener is called only for rows it holds true for.
  */
-const changedRow = (trx: Db) => [
-  '*',
-  trx.raw(`exists (
-    SELECT 1 FROM accounts a JOIN webhook_endpoints w ON w.customer_id = a.customer_id AND w.deleted_at IS NULL
-    WHERE a.id IN (transfers.source_account_id, transfers.destination_account_id)
-  ) AS webhook_subscribed`) as unknown as string,
-];
+export type StatusChangeListener = {
+  interested: string;
+  changed: (trx: Db, row: TransferRow, status: StatusChange) => Promise<void>;
+};
+
+/** A row a status change returns: the transfer, and whether the listener wants to hear of it. */
+type ChangedRow = TransferRow & { listener_interested?: boolean };
 
 /** Statuses a transfer may leave for its outcome. */
 const OPEN: TransferStatus[] = ['processing', 'held', 'sent'];
@@ -36,12 +37,11 @@ const OPEN: TransferStatus[] = ['processing', 'held', 'sent'];
  * (from the states it may come from), so a repeated workflow step changes nothing the second time.
  * Writes take the database handle last: the pool, or a caller's transaction.
  */
-export function createTransferRepository(db: Db) {
-  // Each status change raises its webhook event in the same transaction (src/webhooks/events.ts).
-  const recordEvent = createStatusEventRecorder();
-  const raise = async (trx: Db, row: ChangedRow | undefined, status: TransferRow['status'] | 'released') => {
-    const type = row && eventTypeFor(row.kind, status);
-    if (row?.webhook_subscribed && type) await recordEvent(trx, row, type);
+export function createTransferRepository(db: Db, listener?: StatusChangeListener) {
+  /** RETURNING for a status change: the row, and the listener's interest in it. */
+  const changedRow = (trx: Db) => ['*', ...(listener ? [trx.raw(`(${listener.interested}) AS listener_interested`) as unknown as string] : [])];
+  const raise = async (trx: Db, row: ChangedRow | undefined, status: StatusChange) => {
+    if (listener && row?.listener_interested) await listener.changed(trx, row, status);
   };
   const get = (id: string, trx: Db = db) => trx('transfers').where({ id }).first<TransferRow | undefined>();
 
@@ -65,8 +65,9 @@ export function createTransferRepository(db: Db) {
     if (row?.response_code) afterCommit(trx, () => movementOutcomes.inc({ kind: row.kind, status: row.status, response_code: row.response_code as string }));
   };
 
-  async function linkHold(id: string, holdId: string, trx: Db = db): Promise<void> {
-    await trx('transfers').where({ id }).update(touch(trx, { hold_id: holdId }));
+  /** The ledger reservation of a held transfer (its `hold_id` column). */
+  async function linkReservation(id: string, reservationId: string, trx: Db = db): Promise<void> {
+    await trx('transfers').where({ id }).update(touch(trx, { hold_id: reservationId }));
   }
 
   async function linkLedgerTransaction(id: string, ledgerTransactionId: string, trx: Db = db): Promise<void> {
@@ -82,7 +83,8 @@ export function createTransferRepository(db: Db) {
     prepared: {
       price?: PriceRecord;
       screeningId?: string;
-      holdId?: string;
+      /** The ledger reservation of a held movement. */
+      reservationId?: string;
       ledgerTransactionId?: string;
       held?: { expiresInSeconds: number; reason: string };
       outcome?: TransferOutcomeRecord;
@@ -92,7 +94,7 @@ export function createTransferRepository(db: Db) {
     const columns: Record<string, unknown> = {
       ...(prepared.price ? priceColumns(prepared.price) : {}),
       ...(prepared.screeningId ? { screening_id: prepared.screeningId } : {}),
-      ...(prepared.holdId ? { hold_id: prepared.holdId } : {}),
+      ...(prepared.reservationId ? { hold_id: prepared.reservationId } : {}),
       ...(prepared.ledgerTransactionId ? { ledger_transaction_id: prepared.ledgerTransactionId } : {}),
     };
     if (prepared.held) Object.assign(columns, heldColumns(trx, prepared.held));
@@ -188,7 +190,7 @@ export function createTransferRepository(db: Db) {
     get,
     mustGet,
     lock,
-    linkHold,
+    linkReservation,
     linkLedgerTransaction,
     recordPrice,
     recordPreparation,

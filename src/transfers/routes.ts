@@ -1,19 +1,25 @@
 import { trace } from '@opentelemetry/api';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { ApiError, ApiErrorCode } from '../api/errors';
-import { idempotencyKeyOf } from '../api/idempotency';
-import { DEPENDENCY_RETRY_AFTER_SECONDS, unreachableDependency } from '../api/unavailable';
-import { CreatedAtIdCursor, encodeCursor, PageQuery, resolveCursor } from '../api/pagination';
-import { AmountString, parseInput, pathId, Reference, SafeText, Uuid } from '../api/validation';
-import { DecimalString, OverrideFeesSchema } from '../pricing/overrides';
-import { principalOf, requireRole } from '../auth/middleware';
+import { RESPONSE_MESSAGES, ResponseCode } from '../../workflows/contract';
+import { visibleAccountOr404 } from '../accounts/routes';
 import type { AccountService } from '../accounts/service';
-import type { TransferService } from './service';
+import { principalOf, requireRole } from '../auth/middleware';
 import type { Principal } from '../auth/service';
+import { ApiError, HttpErrorCode } from '../http/errors';
+import { idempotencyKeyOf } from '../http/idempotency';
+import { AmountWithCurrency, body, Decimal, errors, Id, idempotencyHeader, json, op, page, pathIds, roles, Timestamp, V1, BODY, type Assert, type Documents, type OpenApiPaths } from '../http/openapi';
+import { CreatedAtIdCursor, encodeCursor, PageQuery, resolveCursor } from '../http/pagination';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, unreachableDependency } from '../http/unavailable';
+import { AmountString, DecimalString, parseInput, pathId, Reference, SafeText, Uuid } from '../http/validation';
+import { Entry } from '../accounts/routes';
+import { OverrideFeesSchema } from '../pricing/overrides';
+import { CalculatedFees } from '../pricing/routes';
+import { OPERATIONS } from '../tariffs/schedule';
 import type { TransferRow } from './model';
-import type { TransferWorkflowGateway } from './workflow-gateway';
 import type { TransferPresenter } from './presenter';
+import type { TransferService } from './service';
+import type { TransferWorkflowGateway } from './workflow-gateway';
 
 export const CreateTransfer = z.strictObject({
   source_account_id: Uuid,
@@ -39,7 +45,8 @@ export const ListTransfers = z.strictObject({
   status: z.enum(['processing', 'held', 'sent', 'completed', 'declined', 'failed', 'returned']).optional(),
 });
 
-type MovementDeps = { transfers: TransferService; gateway: TransferWorkflowGateway; presenter: TransferPresenter; syncWaitMs: number };
+/** What the create-and-answer path of transfers and payouts needs. */
+export type MovementRouteDeps = { transfers: TransferService; gateway: TransferWorkflowGateway; presenter: TransferPresenter; syncWaitMs: number };
 
 /** Transfer or payout still open: processing, or (payouts) sent and awaiting settlement. */
 const isOpen = (t: TransferRow) => t.status === 'processing' || t.status === 'sent';
@@ -49,7 +56,7 @@ const isOpen = (t: TransferRow) => t.status === 'processing' || t.status === 'se
  * when it is reached within the bound (a decline or a hold is an outcome, with its response code);
  * otherwise 202 with a Location to poll.
  */
-export async function startAndRespond(req: Request, res: Response, deps: MovementDeps, created: { transfer: TransferRow; replayed: boolean }): Promise<void> {
+export async function startAndRespond(req: Request, res: Response, deps: MovementRouteDeps, created: { transfer: TransferRow; replayed: boolean }): Promise<void> {
   const { transfer, replayed } = created;
   const collection = transfer.kind === 'payout' ? 'payouts' : 'transfers';
   // For the request's log line (customProps in src/api/app.ts) and its trace.
@@ -80,7 +87,7 @@ export async function startAndRespond(req: Request, res: Response, deps: Movemen
  */
 export function movementEndpoints<S extends z.ZodType>(
   router: Router,
-  deps: MovementDeps,
+  deps: MovementRouteDeps,
   opts: { kind: TransferRow['kind']; schema: S; create: (principal: Principal, key: string, input: z.infer<S>) => Promise<{ transfer: TransferRow; replayed: boolean }> },
 ): void {
   const collection = opts.kind === 'payout' ? 'payouts' : 'transfers';
@@ -92,7 +99,7 @@ export function movementEndpoints<S extends z.ZodType>(
   });
   router.get(`/${collection}/:id`, requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const found = await deps.transfers.getVisible(principalOf(req), pathId(req.params.id));
-    if (!found || found.kind !== opts.kind) throw ApiError.of(ApiErrorCode.NotFound, `No ${opts.kind} with this id.`);
+    if (!found || found.kind !== opts.kind) throw ApiError.of(HttpErrorCode.NotFound, `No ${opts.kind} with this id.`);
     res.json(await deps.presenter.present(found, principalOf(req)));
   });
 }
@@ -112,7 +119,7 @@ export function transferRoutes(deps: {
   router.get('/transfers', requireRole('admin', 'compliance', 'client'), async (req, res) => {
     const principal = principalOf(req);
     const query = parseInput(ListTransfers, req.query);
-    if (query.account_id) await deps.accounts.mustGetVisible(principal, query.account_id);
+    if (query.account_id) await visibleAccountOr404(deps.accounts, principal, query.account_id);
     const after = await resolveCursor(query.cursor, CreatedAtIdCursor, (key) => transfers.findListed(principal, 'transfer', key));
     const page = await transfers.list(principal, { kind: 'transfer', accountId: query.account_id, status: query.status, limit: query.limit, after });
     res.json({
@@ -123,3 +130,102 @@ export function transferRoutes(deps: {
 
   return router;
 }
+
+const TransferStatusSchema = ListTransfers.shape.status.unwrap();
+
+const RESPONSE_CODES = Object.values(ResponseCode);
+export const ResponseCodeSchema = z.enum(RESPONSE_CODES).meta({
+  id: 'ResponseCode',
+  description:
+    'The outcome of a transfer or payout: ' +
+    RESPONSE_CODES.map((c) => `\`${c}\` ${RESPONSE_MESSAGES[c]}`).join(', ') +
+    '. `1` completed; `12` held (quarantined) for a compliance decision; `101` declined (inactive account or holder, same account, ' +
+    'currency mismatch, no or stale FX rate, an amount that converts to nothing); `606` failed, contact support (cancelled or ended ' +
+    'by an operator; nothing was moved); `650` insufficient funds; `651` refused by compliance (rejected, expired hold, or a screening decline). ' +
+    'A decline is a transfer with a code, not an HTTP error. Null while processing.',
+});
+
+export const Transfer = z
+  .object({
+    id: Id,
+    kind: z.enum(['transfer', 'payout']),
+    ref_id: z.string(),
+    status: TransferStatusSchema,
+    response_code: ResponseCodeSchema.nullable(),
+    message: z.string().nullable().meta({ description: "The response code's message, or why it was declined" }),
+    source_account_id: Id,
+    destination_account_id: Id,
+    operation_type: z.enum(OPERATIONS),
+    source_amount: AmountWithCurrency.meta({ description: 'amount is null until the workflow has priced the side the client did not give' }),
+    target_amount: AmountWithCurrency,
+    fx_rate: Decimal.nullable(),
+    market_rate: Decimal.nullable(),
+    calculated_fees: CalculatedFees.nullable(),
+    quote_id: Id.nullable(),
+    reference: z.string(),
+    description: z.string().nullable(),
+    external_id: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    source_entry: Entry.nullable().meta({ description: 'The ledger entry on the source account once posted; null for a client key that does not own it' }),
+    destination_entry: Entry.nullable(),
+    beneficiary_id: Id.nullable().optional().meta({ description: 'Payouts only' }),
+    rail_reference: z.string().nullable().optional().meta({ description: "Payouts only: the rail's reference once sent" }),
+    sent_at: Timestamp.nullable().optional().meta({ description: 'Payouts only' }),
+    settled_at: Timestamp.nullable().optional().meta({ description: 'Payouts only' }),
+    workflow_id: z.string(),
+    created_at: Timestamp,
+    completed_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'Transfer', description: 'A transfer or a payout, with its outcome (response_code) and the entries it posted.' });
+type _TransferDocumented = Assert<Documents<typeof Transfer, Awaited<ReturnType<TransferPresenter['present']>>>>;
+
+const MovementHeaders = z.object({
+  Location: z.string().meta({ description: 'The transfer or payout, to poll' }),
+  'Idempotent-Replayed': z.literal('true').optional().meta({ description: 'Present when this answer replays an earlier request with the same key' }),
+});
+
+/** POST /v1/<kind>s and GET /v1/<kind>s/{id}: the paths movementEndpoints registers. */
+export function movementPaths(kind: 'transfer' | 'payout', schema: z.ZodType, tag: string, extra: string): OpenApiPaths {
+  const collection = `/v1/${kind}s`;
+  const Title = kind === 'transfer' ? 'Transfer' : 'Payout';
+  return {
+    [collection]: {
+      post: op(tag, `create${Title}`, `Create a ${kind}`, {
+        description: `${roles('admin', 'client')} ${extra} Recorded, then run as a Temporal workflow; the answer waits up to TRANSFER_SYNC_WAIT_MS for the outcome.`,
+        requestParams: { header: idempotencyHeader(true) },
+        requestBody: body(schema),
+        responses: {
+          '201': json('The outcome: completed (`1`), held (`12`), or declined with its code (`101`, `650`, `651`)', Transfer, MovementHeaders),
+          '202': json('Still processing: poll Location', Transfer, MovementHeaders),
+          ...errors(...V1, ...BODY, 403, 409),
+        },
+      }),
+    },
+    [`${collection}/{id}`]: {
+      get: op(tag, `get${Title}`, `Get a ${kind}`, {
+        description: roles('admin', 'compliance', 'client'),
+        requestParams: { path: pathIds('id') },
+        responses: { '200': json(Title, Transfer), ...errors(...V1, 403, 404) },
+      }),
+    },
+  };
+}
+
+const transferMovementPaths = movementPaths(
+  'transfer',
+  CreateTransfer,
+  'Transfers',
+  'Exactly one of source_amount or target_amount. Across currencies the transfer may carry quote_id; admin keys may set fx_rate and override_fees.',
+);
+
+export const transferPaths: OpenApiPaths = {
+  ...transferMovementPaths,
+  '/v1/transfers': {
+    ...transferMovementPaths['/v1/transfers'],
+    get: op('Transfers', 'listTransfers', 'List transfers', {
+      description: `${roles('admin', 'compliance', 'client')} Newest first. A client key sees the transfers its customer sends and the completed ones it receives.`,
+      requestParams: { query: ListTransfers },
+      responses: { '200': json('A page of transfers', page(Transfer)), ...errors(...V1, 403, 404, 422) },
+    }),
+  },
+};

@@ -2,20 +2,22 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../db/knex';
-import { ApiError, ApiErrorCode } from '../api/errors';
-import { requestHash } from '../api/idempotency';
+import { requestHash } from '../http/idempotency';
+import { DecimalString } from '../http/validation';
 import { principalScope, type Principal } from '../auth/service';
+import { AccountRefusal } from '../accounts/refusals';
 import { visibleTo as visibleAccount, type AccountService } from '../accounts/service';
 import type { LedgerService } from '../ledger/service';
-import { payoutWorkflowId, transferWorkflowId, type TransferWorkflowInput } from '../../workflows/definitions';
+import { payoutWorkflowId, transferWorkflowId, type TransferStatus } from '../../workflows/contract';
 import type { AccountWithCurrency } from '../ledger/model';
 import { priceColumns, type TransferRow } from './model';
-import type { TransferStatus } from './outcomes';
-import type { QuoteService } from '../fx/quotes';
+import type { QuoteService } from '../pricing/quotes';
 import { Money } from '../money/money';
+import { isRefusal, Refusal } from '../refusal';
+import { PricingRefusal } from '../pricing/refusals';
 import { buildPricingRequest, type PriceFields } from '../pricing/request';
-import { DecimalString } from '../pricing/overrides';
 import { defaultOperation, type PriceRecord } from '../pricing/service';
+import { TransferRefusal } from './refusals';
 
 export type CreateTransferInput = PriceFields & {
   source_account_id: string;
@@ -44,21 +46,6 @@ const newRefId = () => Array.from({ length: 10 }, () => REF_ALPHABET[randomInt(R
 
 const idempotencyScope = principalScope;
 
-export function toWorkflowInput(t: TransferRow, holdTtlSeconds: number): TransferWorkflowInput {
-  return {
-    transferId: t.id,
-    customerId: t.customer_id,
-    sourceAccountId: t.source_account_id,
-    destinationAccountId: t.destination_account_id,
-    sourceAmount: t.source_amount,
-    sourceCurrency: t.source_currency.trim(),
-    targetAmount: t.target_amount,
-    targetCurrency: t.target_currency.trim(),
-    reference: t.reference,
-    holdTtlSeconds,
-  };
-}
-
 export function createTransferService(deps: { db: Db; accounts: AccountService; ledger: LedgerService; quotes: QuoteService }) {
   const { db, accounts } = deps;
 
@@ -68,11 +55,7 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
 
   function replayOrConflict(existing: TransferRow, hash: string): TransferRow {
     if (existing.request_hash !== hash) {
-      throw ApiError.of(
-        ApiErrorCode.IdempotencyKeyReused,
-        'This Idempotency-Key was already used with a different request body.',
-        'header/Idempotency-Key',
-      );
+      throw new Refusal(TransferRefusal.IdempotencyKeyReused, 'This Idempotency-Key was already used with a different request body.', 'header/Idempotency-Key');
     }
     return existing;
   }
@@ -90,10 +73,10 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     // Both accounts in one query: the source must be the caller's, the destination any customer's.
     const found = await deps.ledger.getAccounts([input.source_account_id, input.destination_account_id]);
     const source = visibleAccount(principal, found.get(input.source_account_id));
-    if (!source) throw ApiError.of(ApiErrorCode.AccountNotFound, 'No source account with this id.', '#/source_account_id');
+    if (!source) throw new Refusal(AccountRefusal.NotFound, 'No source account with this id.', '#/source_account_id');
     const destination = found.get(input.destination_account_id);
     if (!destination || destination.kind !== 'customer') {
-      throw ApiError.of(ApiErrorCode.AccountNotFound, 'No destination account with this id.', '#/destination_account_id');
+      throw new Refusal(AccountRefusal.NotFound, 'No destination account with this id.', '#/destination_account_id');
     }
     const units = { source: { code: source.currency.trim(), minorUnits: source.minor_units }, target: { code: destination.currency.trim(), minorUnits: destination.minor_units } };
     const row = newRow(principal, idempotencyKey, hash, source, destination, input, { kind: 'transfer', operation_type: defaultOperation(units.source.code, units.target.code) });
@@ -105,7 +88,7 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
       row.client_fx_rate = request.clientRate ?? null;
       row.override_fees = request.overrides ? JSON.stringify(request.overrides) : null;
     } else if (input.fx_rate !== undefined || input.override_fees !== undefined) {
-      throw ApiError.of(ApiErrorCode.QuoteMismatch, 'A quoted transfer takes its rate and fees from the quote.', '#/quote_id');
+      throw new Refusal(PricingRefusal.QuoteMismatch, 'A quoted transfer takes its rate and fees from the quote.', '#/quote_id');
     }
 
     const quoteId = input.quote_id;
@@ -165,10 +148,10 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
     if (earlier) return { transfer: replayOrConflict(earlier, hash), replayed: true };
 
     const source = await accounts.getVisible(principal, input.source_account_id);
-    if (!source) throw ApiError.of(ApiErrorCode.AccountNotFound, 'No source account with this id.', '#/source_account_id');
+    if (!source) throw new Refusal(AccountRefusal.NotFound, 'No source account with this id.', '#/source_account_id');
     const beneficiary = await db('beneficiaries').where({ id: input.beneficiary_id }).first<{ id: string; customer_id: string; currency: string } | undefined>();
     if (!beneficiary || beneficiary.customer_id !== source.customer_id) {
-      throw ApiError.of(ApiErrorCode.BeneficiaryNotFound, "No beneficiary with this id for the source account's holder.", '#/beneficiary_id');
+      throw new Refusal(TransferRefusal.BeneficiaryNotFound, "No beneficiary with this id for the source account's holder.", '#/beneficiary_id');
     }
     const inTransit = await deps.ledger.getSystemAccount('payouts_in_transit', beneficiary.currency.trim());
     const destination = (await deps.ledger.getAccount(inTransit.id)) as AccountWithCurrency;
@@ -226,9 +209,9 @@ export function createTransferService(deps: { db: Db; accounts: AccountService; 
           // A concurrent duplicate of this very request holds the external_id: it is a replay.
           const found = await replay();
           if (found) return found;
-          throw ApiError.of(ApiErrorCode.ExternalIdAlreadyUsed, 'Another transfer already has this external_id.', '#/external_id');
+          throw new Refusal(TransferRefusal.ExternalIdAlreadyUsed, 'Another transfer already has this external_id.', '#/external_id');
         }
-        if (err instanceof ApiError && err.errors[0]?.error_code === ApiErrorCode.QuoteAlreadyUsed) {
+        if (isRefusal(err, PricingRefusal.QuoteAlreadyUsed)) {
           // Used by a concurrent duplicate of this very request? Then that transfer is the answer.
           const found = await replay();
           if (found) return found;
@@ -314,7 +297,7 @@ function assertAmountsMatchQuote(input: CreateTransferInput, price: PriceRecord)
   for (const side of ['source_amount', 'target_amount'] as const) {
     const given = input[side];
     if (given !== undefined && (!DecimalString.safeParse(given).success || !new Money(given).eq(price[side]))) {
-      throw ApiError.of(ApiErrorCode.QuoteMismatch, `${side} differs from the quote's (${price[side]}).`, `#/${side}`);
+      throw new Refusal(PricingRefusal.QuoteMismatch, `${side} differs from the quote's (${price[side]}).`, `#/${side}`);
     }
   }
 }

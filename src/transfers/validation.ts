@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex';
+import { Refusal } from '../refusal';
 import type { TransferRow } from './model';
-import { TransferFailureType } from './outcomes';
+import { TransferRefusal, type TransferRefusalCode } from './refusals';
 
 /** An account taking part in a movement, with its holder: what the rules and screening look at. */
 export type PartyAccount = {
@@ -18,7 +19,7 @@ export type Beneficiary = { id: string; customer_id: string; name: string; count
 export type MovementParties = { source?: PartyAccount; destination?: PartyAccount; beneficiary?: Beneficiary };
 
 /** Why a movement is refused before any money moves. */
-export type Refusal = { type: TransferFailureType; message: string };
+export type MovementRefusal = Refusal<TransferRefusalCode>;
 
 /** Both accounts with their holders in one query, and the beneficiary of a payout. */
 export async function loadParties(db: Db, t: TransferRow): Promise<MovementParties> {
@@ -45,46 +46,46 @@ export async function loadParties(db: Db, t: TransferRow): Promise<MovementParti
   };
 }
 
-const refuse = (type: TransferFailureType, message: string): Refusal => ({ type, message });
+const refuse = (code: TransferRefusalCode, message: string): MovementRefusal => new Refusal(code, message);
 
 /**
  * The general considerations before money moves: both parties exist and are active, their holders
  * too, and the amounts' currencies are the accounts'. A payer may learn its own account's state,
  * never the payee's ("cannot receive funds").
  */
-export function checkMovement(t: TransferRow, parties: MovementParties): Refusal | undefined {
+export function checkMovement(t: TransferRow, parties: MovementParties): MovementRefusal | undefined {
   return t.kind === 'payout' ? checkPayout(t, parties) : checkTransfer(t, parties);
 }
 
-function checkTransfer(t: TransferRow, { source, destination }: MovementParties): Refusal | undefined {
-  if (t.source_account_id === t.destination_account_id) return refuse(TransferFailureType.SameAccount, 'Source and destination accounts must differ');
+function checkTransfer(t: TransferRow, { source, destination }: MovementParties): MovementRefusal | undefined {
+  if (t.source_account_id === t.destination_account_id) return refuse(TransferRefusal.SameAccount, 'Source and destination accounts must differ');
   for (const [role, party] of [['source', source], ['destination', destination]] as const) {
-    if (!party || party.kind !== 'customer') return refuse(TransferFailureType.AccountNotFound, `The ${role} account does not exist`);
+    if (!party || party.kind !== 'customer') return refuse(TransferRefusal.AccountNotFound, `The ${role} account does not exist`);
     if (party.status !== 'active') {
-      return refuse(TransferFailureType.AccountNotActive, role === 'source' ? `The source account is ${party.status}` : 'The destination account cannot receive funds');
+      return refuse(TransferRefusal.AccountNotActive, role === 'source' ? `The source account is ${party.status}` : 'The destination account cannot receive funds');
     }
     if (party.holder_status !== 'active') {
       return refuse(
-        TransferFailureType.HolderNotActive,
+        TransferRefusal.HolderNotActive,
         role === 'source' ? `The source account holder is ${party.holder_status}` : 'The destination account cannot receive funds',
       );
     }
   }
   if (source?.currency !== t.source_currency || destination?.currency !== t.target_currency) {
-    return refuse(TransferFailureType.CurrencyMismatch, 'Amount currencies must match the accounts');
+    return refuse(TransferRefusal.CurrencyMismatch, 'Amount currencies must match the accounts');
   }
   return undefined;
 }
 
 /** A pay_out: the source account and its holder active, the beneficiary active and the holder's own. */
-function checkPayout(t: TransferRow, { source, beneficiary }: MovementParties): Refusal | undefined {
-  if (!source || source.kind !== 'customer') return refuse(TransferFailureType.AccountNotFound, 'The source account does not exist');
-  if (source.status !== 'active') return refuse(TransferFailureType.AccountNotActive, `The source account is ${source.status}`);
-  if (source.holder_status !== 'active') return refuse(TransferFailureType.HolderNotActive, `The source account holder is ${source.holder_status}`);
-  if (!beneficiary || beneficiary.customer_id !== source.customer_id) return refuse(TransferFailureType.AccountNotFound, 'The beneficiary does not exist');
-  if (beneficiary.status !== 'active') return refuse(TransferFailureType.BeneficiaryNotActive, `The beneficiary is ${beneficiary.status}`);
+function checkPayout(t: TransferRow, { source, beneficiary }: MovementParties): MovementRefusal | undefined {
+  if (!source || source.kind !== 'customer') return refuse(TransferRefusal.AccountNotFound, 'The source account does not exist');
+  if (source.status !== 'active') return refuse(TransferRefusal.AccountNotActive, `The source account is ${source.status}`);
+  if (source.holder_status !== 'active') return refuse(TransferRefusal.HolderNotActive, `The source account holder is ${source.holder_status}`);
+  if (!beneficiary || beneficiary.customer_id !== source.customer_id) return refuse(TransferRefusal.AccountNotFound, 'The beneficiary does not exist');
+  if (beneficiary.status !== 'active') return refuse(TransferRefusal.BeneficiaryNotActive, `The beneficiary is ${beneficiary.status}`);
   if (source.currency !== t.source_currency || beneficiary.currency !== t.target_currency) {
-    return refuse(TransferFailureType.CurrencyMismatch, 'Amount currencies must match the account and the beneficiary');
+    return refuse(TransferRefusal.CurrencyMismatch, 'Amount currencies must match the account and the beneficiary');
   }
   return undefined;
 }

@@ -1,6 +1,5 @@
 import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { transferWorkflowV2 } from '../../workflows/transfer';
 import {
   awaitTransferOutcomeUpdate,
   complianceDecisionSignal,
@@ -10,10 +9,13 @@ import {
   SourceAccountIdSearchAttribute,
   TRANSFER_WORKFLOW_TYPE,
   TransferStatusSearchAttribute,
-  type ComplianceDecisionSignal,
+  type ComplianceDecision,
+  type MovementWorkflow,
+  type PayoutTiming,
   type RailEventSignal,
-} from '../../workflows/definitions';
-import { toWorkflowInput } from './service';
+  type TransferWorkflowInput,
+} from '../../workflows/contract';
+import { formatAmount } from '../money/money';
 import type { TransferRow } from './model';
 
 export type WaitResult = 'outcome' | 'timeout';
@@ -26,8 +28,33 @@ export type WaitResult = 'outcome' | 'timeout';
  */
 const workflowClosed = (err: unknown) => err instanceof WorkflowExecutionAlreadyStartedError || err instanceof WorkflowNotFoundError;
 
+type StartOf = { summary: string | undefined; input: TransferWorkflowInput };
+
 /** How long, after the wait for an outcome, a request may still spend making sure its workflow exists. */
 const ENSURE_STARTED_DEADLINE_MS = 3_000;
+
+export type { PayoutTiming };
+
+/**
+ * A transfer's workflow input: who and what moves, and for how long a compliance hold waits. With
+ * `units` (the currencies' minor units) the amounts read as the API shows them ("12000.00"), which
+ * is how ops see the input in the Temporal UI; without, as stored ("12000.00000000").
+ */
+export function toWorkflowInput(t: TransferRow, holdTtlSeconds: number, units?: { source: number; target: number }): TransferWorkflowInput {
+  const shown = (amount: string | null, minorUnits: number | undefined) => (amount === null || minorUnits === undefined ? amount : formatAmount(amount, minorUnits));
+  return {
+    transferId: t.id,
+    customerId: t.customer_id,
+    sourceAccountId: t.source_account_id,
+    destinationAccountId: t.destination_account_id,
+    sourceAmount: shown(t.source_amount, units?.source),
+    sourceCurrency: t.source_currency.trim(),
+    targetAmount: shown(t.target_amount, units?.target),
+    targetCurrency: t.target_currency.trim(),
+    reference: t.reference,
+    holdTtlSeconds,
+  };
+}
 
 /**
  * Starts a transfer's workflow (or attaches to the running one) and waits a bounded time for
@@ -35,8 +62,6 @@ const ENSURE_STARTED_DEADLINE_MS = 3_000;
  * `awaitTransferOutcome` update. Workflow ids come from transfer ids, and a closed workflow
  * is never restarted (REJECT_DUPLICATE), so a transfer runs at most one workflow.
  */
-export type PayoutTiming = { settlementCheckSeconds: number; returnWindowSeconds: number };
-
 export function createTransferWorkflowGateway(deps: {
   client: Client;
   taskQueue: string;
@@ -45,6 +70,8 @@ export function createTransferWorkflowGateway(deps: {
   payoutTiming?: PayoutTiming;
   /** The workflow's one-line summary in the Temporal UI (src/transfers/workflow-summary.ts). */
   summarize?: (t: TransferRow) => Promise<string>;
+  /** A currency's minor units, so that the workflow's input shows amounts as the API does. */
+  minorUnits?: (currency: string) => Promise<number>;
 }) {
   const { client, taskQueue } = deps;
 
@@ -59,14 +86,20 @@ export function createTransferWorkflowGateway(deps: {
     }
   }
 
+  /** What a start carries besides the row: its summary and the input, its amounts in the currencies' minor units. */
+  async function startFor(t: TransferRow): Promise<StartOf> {
+    const [summary, source, target] = await Promise.all([summaryOf(t), deps.minorUnits?.(t.source_currency), deps.minorUnits?.(t.target_currency)]);
+    const units = source === undefined || target === undefined ? undefined : { source, target };
+    const payout = t.kind === 'payout' && deps.payoutTiming ? { payout: deps.payoutTiming } : {};
+    return { summary, input: { ...toWorkflowInput(t, deps.holdTtlSeconds, units), ...payout } };
+  }
+
   const workflowType = (t: TransferRow) => (t.kind === 'payout' ? PAYOUT_WORKFLOW_TYPE : TRANSFER_WORKFLOW_TYPE);
-  const startOptions = (t: TransferRow, staticSummary: string | undefined) => ({
+  const startOptions = (t: TransferRow, start: StartOf) => ({
     workflowId: t.workflow_id,
-    ...(staticSummary ? { staticSummary } : {}),
+    ...(start.summary ? { staticSummary: start.summary } : {}),
     taskQueue,
-    args: [{ ...toWorkflowInput(t, deps.holdTtlSeconds), ...(t.kind === 'payout' && deps.payoutTiming ? { payout: deps.payoutTiming } : {}) }] as [
-      ReturnType<typeof toWorkflowInput>,
-    ],
+    args: [start.input] as [TransferWorkflowInput],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
     // Set at start, so the workflow upserts TransferStatus only when it changes.
@@ -78,13 +111,13 @@ export function createTransferWorkflowGateway(deps: {
   });
 
   async function startAndAwait(t: TransferRow, waitMs: number): Promise<WaitResult> {
-    const summary = await summaryOf(t);
+    const start = await startFor(t);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), waitMs);
     try {
       await client.withAbortSignal(controller.signal, () =>
         client.workflow.executeUpdateWithStart(awaitTransferOutcomeUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof transferWorkflowV2>(workflowType(t), startOptions(t, summary)),
+          startWorkflowOperation: new WithStartWorkflowOperation<MovementWorkflow>(workflowType(t), startOptions(t, start)),
         }),
       );
       return 'outcome';
@@ -93,7 +126,7 @@ export function createTransferWorkflowGateway(deps: {
       if (!controller.signal.aborted) throw err;
       // The bound passed first. Make sure the workflow exists whatever stage the call reached, within
       // a few seconds more: an unreachable engine is answered 503 (and the recovery sweep starts it later).
-      await client.withDeadline(Date.now() + ENSURE_STARTED_DEADLINE_MS, () => ensureStarted(t, summary));
+      await client.withDeadline(Date.now() + ENSURE_STARTED_DEADLINE_MS, () => ensureStarted(t, start));
       return 'timeout';
     } finally {
       clearTimeout(timer);
@@ -101,9 +134,9 @@ export function createTransferWorkflowGateway(deps: {
   }
 
   /** Starts the workflow unless it runs (then a no-op); `closed` when its run has already ended. */
-  async function ensureStarted(t: TransferRow, summary?: string): Promise<'running' | 'closed'> {
+  async function ensureStarted(t: TransferRow, start?: StartOf): Promise<'running' | 'closed'> {
     try {
-      await client.workflow.start<typeof transferWorkflowV2>(workflowType(t), startOptions(t, summary ?? (await summaryOf(t))));
+      await client.workflow.start<MovementWorkflow>(workflowType(t), startOptions(t, start ?? (await startFor(t))));
       return 'running';
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
@@ -134,7 +167,7 @@ export function createTransferWorkflowGateway(deps: {
   }
 
   /** Delivers a compliance decision to a held transfer's workflow. */
-  async function sendDecision(t: TransferRow, decision: ComplianceDecisionSignal): Promise<void> {
+  async function sendDecision(t: TransferRow, decision: ComplianceDecision<'release' | 'reject'>): Promise<void> {
     await client.workflow.getHandle(t.workflow_id).signal(complianceDecisionSignal, decision);
   }
 

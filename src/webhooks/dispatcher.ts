@@ -11,7 +11,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
-import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, webhookDeliveryWorkflowId, webhookTaskQueue, type WebhookDeliveryInput } from '../../workflows/definitions';
+import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, webhookDeliveryWorkflowId, webhookTaskQueue, type WebhookDeliveryInput } from '../../workflows/contract';
 import { ALL_EVENT_TYPES, type WebhookEventRow } from './events';
 
 const BATCH = 100;

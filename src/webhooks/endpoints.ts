@@ -8,6 +8,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../db/knex';
+import { Refusal } from '../refusal';
+import { ALL_EVENT_TYPES } from './events';
+import { WebhookRefusal } from './refusals';
+import { checkWebhookUrl, type UrlPolicy } from './url-policy';
 
 export type WebhookEndpointRow = {
   id: string;
@@ -46,17 +50,21 @@ export function signatureHeader(endpoint: Pick<WebhookEndpointRow, 'secret' | 'p
 
 export type EndpointListFilter = { customerId?: string; limit: number; /** The cursor's endpoint: the page starts after it. */ afterId?: string };
 
-export function createWebhookEndpointService(deps: { db: Db }) {
+export function createWebhookEndpointService(deps: { db: Db; urlPolicy: UrlPolicy }) {
   const { db } = deps;
   const live = () => db('webhook_endpoints').whereNull('deleted_at');
 
-  async function create(input: { customerId: string; url: string; eventTypes: string[]; description?: string; createdByKeyId: string }): Promise<WebhookEndpointRow> {
+  /** A new endpoint with its secret; a URL the policy refuses is refused. No event types, or `*`: every type. */
+  async function create(input: { customerId: string; url: string; eventTypes?: string[]; description?: string; createdByKeyId: string }): Promise<WebhookEndpointRow> {
+    const verdict = checkWebhookUrl(input.url, deps.urlPolicy);
+    if (!verdict.ok) throw new Refusal(WebhookRefusal.InvalidUrl, `The webhook URL ${verdict.reason}.`, '#/url');
+    const eventTypes = !input.eventTypes || input.eventTypes.includes(ALL_EVENT_TYPES) ? [ALL_EVENT_TYPES] : [...new Set(input.eventTypes)];
     const [row] = await db('webhook_endpoints')
       .insert({
         id: randomUUID(),
         customer_id: input.customerId,
-        url: input.url,
-        event_types: input.eventTypes,
+        url: verdict.url.toString(),
+        event_types: eventTypes,
         description: input.description ?? null,
         secret: newWebhookSecret(),
         created_by_key_id: input.createdByKeyId,

@@ -9,6 +9,7 @@ import type { Db } from '../db/knex';
 import { createCurrencyService } from '../currencies/service';
 import type { TransferRow } from '../transfers/model';
 import { createTransferPresenter } from '../transfers/presenter';
+import type { StatusChange, StatusChangeListener } from '../transfers/repository';
 
 /** Every event type, one per status a transfer or payout can reach (and `released`, leaving a hold). */
 export const WEBHOOK_EVENT_TYPES = [
@@ -45,7 +46,7 @@ export type WebhookEventRow = {
 export type WebhookEventPayload = { id: string; type: WebhookEventType; created_at: string; data: Record<string, unknown> };
 
 /** The event a transfer or payout raises on reaching `status` (`released`: leaving a hold to be posted). */
-export function eventTypeFor(kind: TransferRow['kind'], status: TransferRow['status'] | 'released'): WebhookEventType | undefined {
+export function eventTypeFor(kind: TransferRow['kind'], status: StatusChange): WebhookEventType | undefined {
   const type = `${kind}.${status}`;
   return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type) ? (type as WebhookEventType) : undefined;
 }
@@ -88,3 +89,23 @@ export function createStatusEventRecorder() {
 }
 
 export type StatusEventRecorder = ReturnType<typeof createStatusEventRecorder>;
+
+/**
+ * The transfer repository's listener that keeps the outbox: each status change that has an event
+ * type records it, in the change's transaction, for the customers with a webhook endpoint. Whether
+ * either account's customer has one is asked by the change's own RETURNING, so a transfer between
+ * customers without endpoints costs nothing more.
+ */
+export function createWebhookStatusListener(): StatusChangeListener {
+  const recordEvent = createStatusEventRecorder();
+  return {
+    interested: `exists (
+      SELECT 1 FROM accounts a JOIN webhook_endpoints w ON w.customer_id = a.customer_id AND w.deleted_at IS NULL
+      WHERE a.id IN (transfers.source_account_id, transfers.destination_account_id)
+    )`,
+    changed: async (trx, row, status) => {
+      const type = eventTypeFor(row.kind, status);
+      if (type) await recordEvent(trx, row, type);
+    },
+  };
+}

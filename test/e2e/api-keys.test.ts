@@ -4,7 +4,7 @@
  * Client and compliance keys can do neither.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { createAuthService } from '../../src/auth/service';
 import { httpClient, startTestApplication, type HttpClient } from '../support/harness';
 import { allPages, expectErrorEnvelope, ISO_RE } from './helpers';

@@ -3,7 +3,7 @@
  * its own customer, keys stored only as hashes, and the unauthenticated health endpoints.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import {
   createKey,
   customerWithAccount,

@@ -10,10 +10,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import type { Client } from '@temporalio/client';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { createAuthService } from '../../src/auth/service';
 import { nameSimilarity, normalizeName } from '../../src/compliance/names';
-import { complianceDecisionSignal, transferStatusQuery } from '../../workflows/definitions';
+import { complianceDecisionSignal, transferStatusQuery } from '../../workflows/contract';
 import {
   connectTemporal,
   createKey,

@@ -8,14 +8,14 @@
  * asserts a system account's balance. The hold queue is shared with other files: rows are found by id.
  *
  * Screenshots go to a temporary directory; with CONSOLE_SCREENSHOTS=docs they replace
- * docs/console.png and docs/console-case.png (the README shows the first).
+ * docs/console.png and docs/console-case.png (docs/compliance-console.md shows both).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { ensureChromium } from '../support/chromium';
 import { createKey, expectLedgerInvariants, httpClient, startTestApplication, type HttpClient } from '../support/harness';
 

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import {
   createKey,
   customerWithAccount,

@@ -9,7 +9,7 @@
  */
 import net from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { createAuthService, type Role } from '../../src/auth/service';
 import { createKey, httpClient, startTestApplication, type HttpResponse } from '../support/harness';
 import { expectErrorEnvelope } from './helpers';

@@ -2,7 +2,7 @@
  * End to end: the Prometheus metrics of the API and worker in this process, scraped from their own
  * port (never the API's), after a completed transfer and a held one.
  */
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { awaitTransferOutcome, createKey, customerWithAccount, eventually, httpClient, startTestApplication, type HttpClient } from '../support/harness';
 import { postTransfer } from './helpers';
 

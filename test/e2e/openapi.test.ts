@@ -9,11 +9,11 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Router } from 'express';
 import { createApp } from '../../src/api/app';
-import { ApiErrorCode } from '../../src/api/errors';
-import { openApiDocument } from '../../src/api/openapi/document';
+import { ApiErrorCode } from '../../src/api/refusals';
+import { openApiDocument } from '../../src/api/openapi';
 import type { Db } from '../../src/db/knex';
 import { createServices } from '../../src/services';
-import { ResponseCode } from '../../src/transfers/outcomes';
+import { ResponseCode } from '../../workflows/contract';
 import { connectTemporal, openTestDb, testLogger, uniqueTaskQueue } from '../support/harness';
 
 const REPO = path.resolve(__dirname, '../..');

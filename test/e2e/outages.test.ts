@@ -5,7 +5,7 @@
  * its own when the dependency is back.
  */
 import { randomUUID } from 'node:crypto';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { createKey, customerWithAccount, eventually, httpClient, startTestApplication, testDatabaseUrl, testTemporalAddress, type HttpClient } from '../support/harness';
 import { hostPort, startTcpProxy, viaProxy, type TcpProxy } from '../support/tcp-proxy';
 import { balancesOf, expectErrorEnvelope, postTransfer } from './helpers';

@@ -18,7 +18,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import type { Client } from '@temporalio/client';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { createAuthService } from '../../src/auth/service';
 import {
   connectTemporal,

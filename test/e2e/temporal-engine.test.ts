@@ -8,11 +8,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { apiClient, sameCurrencyFixtures, type ApiClient } from '../../bench/api';
-import { submit } from '../../bench/http';
-import { startStack, type Stack } from '../../bench/stack';
-import { stackProcesses, waitGone } from '../../chaos/processes';
-import { freePort } from '../../src/net';
+import { apiClient, sameCurrencyFixtures, type ApiClient } from '../../harness/api';
+import { submit } from '../../harness/submit';
+import { startStack, type Stack } from '../../harness/stack';
+import { stackProcesses, waitGone } from '../../harness/processes';
+import { freePort } from '../../stack/net';
 
 let dataDir: string;
 let stack: Stack | undefined;

@@ -17,9 +17,9 @@ import type { Instrumentation, InstrumentationModuleDefinition } from '@opentele
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import { startTracing, temporalWorkerTracing, traceLogFields, WORKFLOW_TRACING_INTERCEPTORS_MODULE } from '../../src/observability/tracing';
-import { WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { WORKFLOWS_PATH } from '../../worker/temporal-worker';
 import { createKey, customerWithAccount, httpClient, startTestApplication, type HttpClient } from '../support/harness';
 import { postTransfer, settled } from './helpers';
 

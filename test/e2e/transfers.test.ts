@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import {
   awaitTransferOutcome,
   createKey,

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { Application } from '../../src/application';
+import type { Application } from '../../stack/application';
 import {
   createKey,
   customerWithAccount,

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../../src/db/knex';
-import { freePort } from '../../src/net';
+import { freePort } from '../../stack/net';
 import { webhookDeliveries } from '../../src/observability/metrics';
 import { createKey, customerWithAccount, httpClient, openTestDb, startTestApplication, testRail, type HttpClient } from '../support/harness';
 import { allPages, deposit, expectErrorEnvelope, postTransfer, settled } from './helpers';

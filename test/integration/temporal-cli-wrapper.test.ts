@@ -1,5 +1,5 @@
 /**
- * `npm run temporal -- <args>` (src/temporal/cli-wrapper.ts): the project's Temporal CLI against the
+ * `npm run temporal -- <args>` (stack/temporal/cli-wrapper.ts): the project's Temporal CLI against the
  * running stack, here the test suite's Temporal server, found through TEMPORAL_ADDRESS or the address
  * file `npm start` writes into DATA_DIR.
  */
@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cliEnvironment, TEMPORAL_ADDRESS_FILE } from '../../src/temporal/cli-wrapper';
+import { cliEnvironment, TEMPORAL_ADDRESS_FILE } from '../../stack/temporal/cli-wrapper';
 
 const root = path.resolve(__dirname, '../..');
 const address = process.env.TEST_TEMPORAL_ADDRESS as string;
@@ -15,7 +15,7 @@ const address = process.env.TEST_TEMPORAL_ADDRESS as string;
 function run(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const base = { ...process.env };
   for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATA_DIR']) delete base[name];
-  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/temporal/cli-wrapper.ts', ...args], { cwd: root, env: { ...base, ...env } });
+  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['stack/temporal/cli-wrapper.ts', ...args], { cwd: root, env: { ...base, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

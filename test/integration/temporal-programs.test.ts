@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ensureTemporalCli } from '../../src/temporal/cli';
-import { TEMPORAL_PROGRAMS } from '../../src/temporal/build-programs';
-import { BUILD_SETTING, goProgramCacheDir } from '../../src/temporal/go-install';
+import { ensureTemporalCli } from '../../stack/temporal/cli';
+import { TEMPORAL_PROGRAMS } from '../../stack/temporal/build-programs';
+import { BUILD_SETTING, goProgramCacheDir } from '../../stack/temporal/go-install';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -49,7 +49,7 @@ test('the suite runs with building turned off', () => {
 });
 
 test("npm test's pretest step builds every missing program into the cache, with progress, and builds nothing twice", async () => {
-  const step = () => run(process.execPath, [require.resolve('tsx/cli'), 'src/temporal/build-programs.ts'], { cwd: ROOT, env });
+  const step = () => run(process.execPath, [require.resolve('tsx/cli'), 'stack/temporal/build-programs.ts'], { cwd: ROOT, env });
   const first = await step();
   expect(goCalls()).toEqual(TEMPORAL_PROGRAMS.map((p) => `install -v ${p.module}@${p.version}`));
   const labels = ['the Temporal CLI', 'the Temporal server', "the Temporal server's schema tool", 'the Temporal Web UI server'];

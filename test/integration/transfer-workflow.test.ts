@@ -13,22 +13,22 @@ import {
 } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import Decimal from 'decimal.js';
-import { createActivities, type TransferActivities } from '../../activities';
+import { createActivities, type MovementActivities } from '../../activities';
 import { createAccountService } from '../../src/accounts/service';
 import { createAuthService, type Principal } from '../../src/auth/service';
 import { createCustomerService } from '../../src/customers/service';
 import type { Db } from '../../src/db/knex';
-import type { HoldRow, LedgerEntryRow, LedgerTransactionRow } from '../../src/ledger/model';
+import type { ReservationRow, LedgerEntryRow, LedgerTransactionRow } from '../../src/ledger/model';
 import type { LedgerService } from '../../src/ledger/service';
-import { createWorker } from '../../src/temporal/worker';
+import { createWorker } from '../../worker/temporal-worker';
 import type { TransferRow } from '../../src/transfers/model';
 import { createTransferRepository } from '../../src/transfers/repository';
 import { createServices } from '../../src/services';
 import type { PricingService } from '../../src/pricing/service';
 import type { ComplianceService } from '../../src/compliance/service';
-import { createTransferService, toWorkflowInput, type CreateTransferInput } from '../../src/transfers/service';
+import { createTransferService, type CreateTransferInput } from '../../src/transfers/service';
 import { createTransferRecovery } from '../../src/transfers/recovery';
-import { createTransferWorkflowGateway } from '../../src/transfers/workflow-gateway';
+import { createTransferWorkflowGateway, toWorkflowInput } from '../../src/transfers/workflow-gateway';
 import { transferWorkflowV2 } from '../../workflows/transfer';
 import {
   awaitTransferOutcomeUpdate,
@@ -37,7 +37,7 @@ import {
   TransferStatusSearchAttribute,
   transferWorkflowId,
   type TransferOutcome,
-} from '../../workflows/definitions';
+} from '../../workflows/contract';
 import {
   connectTemporal,
   expectLedgerInvariants,
@@ -67,7 +67,7 @@ let nativeConnection: NativeConnection;
 let worker: Worker;
 let workerRun: Promise<void>;
 let taskQueue: string;
-let workerActivities: TransferActivities;
+let workerActivities: MovementActivities;
 let admin: Principal;
 let transfersService: ReturnType<typeof createTransferService>;
 let customers: ReturnType<typeof createCustomerService>;
@@ -86,7 +86,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const money = (v: string) => new Decimal(v).toFixed(2);
 
 /** The real activities, with the transfer's steps recorded and faults injected where a test asks. */
-function wrapActivities(real: TransferActivities): TransferActivities {
+function wrapActivities(real: MovementActivities): MovementActivities {
   const record = (transferId: string, activity: string) => {
     const attempt = Context.current().info.attempt;
     const list = attempts.get(transferId) ?? [];
@@ -216,7 +216,7 @@ const entriesOf = (transferId: string) =>
     .where('ledger_transactions.transfer_id', transferId)
     .orderBy('ledger_entries.seq', 'asc')
     .select<LedgerEntryRow[]>('ledger_entries.*');
-const holdsOf = (transferId: string) => db('holds').where({ transfer_id: transferId }).select<HoldRow[]>('*');
+const holdsOf = (transferId: string) => db('holds').where({ transfer_id: transferId }).select<ReservationRow[]>('*');
 const entriesOnAccount = (accountId: string) => db('ledger_entries').where({ account_id: accountId }).select<LedgerEntryRow[]>('*');
 
 /** Declines leave nothing behind: no hold, no ledger transaction, no entries. */
@@ -256,7 +256,7 @@ async function expectPostedOnce(t: TransferRow, amount: string, opts: { reserved
     return;
   }
   expect(holds).toHaveLength(1);
-  const hold = holds[0] as HoldRow;
+  const hold = holds[0] as ReservationRow;
   expect(hold.status).toBe('posted');
   expect(hold.resolved_at).toBeInstanceOf(Date);
   expect(hold.account_id).toBe(t.source_account_id);

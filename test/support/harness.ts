@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { startApplication, type Application, type ApplicationOptions } from '../../src/application';
+import { startApplication, type Application, type ApplicationOptions } from '../../stack/application';
 import { createAuthService, type Role } from '../../src/auth/service';
 import { createDb, type Db } from '../../src/db/knex';
 import { checkLedgerInvariants } from '../../src/ledger/invariants';

@@ -17,7 +17,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import globalSetup from './global-setup';
 import globalTeardown from './global-teardown';
-import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, webhookTaskQueue, type WebhookDeliveryInput } from '../../workflows/definitions';
+import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, webhookTaskQueue, type WebhookDeliveryInput } from '../../workflows/contract';
 import { connectTemporal, createKey, httpClient, openTestDb, startTestApplication, testRail, uniqueTaskQueue, type HttpClient } from './harness';
 
 const HOLD_TTL_SECONDS = 8;

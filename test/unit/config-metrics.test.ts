@@ -1,4 +1,4 @@
-import { optionsFromConfig } from '../../src/application';
+import { optionsFromConfig } from '../../src/process/options';
 import { loadConfig } from '../../src/config';
 import { temporalMetricsOf } from '../../src/temporal/runtime';
 

@@ -138,7 +138,7 @@ describe('Dockerfile', () => {
     expect(final).toContainEqual('USER node');
     expect(final).toContainEqual('ENTRYPOINT ["/usr/bin/tini", "--"]');
     expect(final.join('\n')).toMatch(/apt-get install -y --no-install-recommends tini/);
-    expect(final).toContainEqual('CMD ["node", "dist/src/api-main.js"]');
+    expect(final).toContainEqual('CMD ["node", "dist/src/api/main.js"]');
     expect(final.join('\n')).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js/);
   });
 
@@ -222,10 +222,16 @@ describe('the compiled per-role processes start from node', () => {
       const file = (services[role]?.command as string[])[1] as string;
       expect(fs.existsSync(path.join(buildRoot, file))).toBe(true);
     }
-    expect(fs.existsSync(path.join(buildRoot, 'dist/src/worker-healthcheck.js'))).toBe(true);
+    expect(fs.existsSync(path.join(buildRoot, 'dist/worker/healthcheck.js'))).toBe(true);
     expect(fs.statSync(path.join(dist, 'workflow-bundle.js')).size).toBeGreaterThan(100_000);
     expect(fs.existsSync(path.join(dist, 'src/console/public/index.html'))).toBe(true);
     expect(fs.readdirSync(path.join(dist, 'migrations')).filter((f) => f.endsWith('.js')).length).toBe(fs.readdirSync(path.join(ROOT, 'migrations')).length);
+  });
+
+  it('holds what the API, the worker and the rail run, and none of the local stack (npm start, supervision, the Temporal builds, embedded Postgres)', () => {
+    const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.relative(dist, path.join(dir, e.name))]));
+    expect(files(path.join(dist, 'stack')).sort()).toEqual(['stack/rail/main.js', 'stack/rail/server.js']);
+    for (const folder of ['bench', 'chaos', 'harness', 'test', 'scripts']) expect({ folder, built: fs.existsSync(path.join(dist, folder)) }).toEqual({ folder, built: false });
   });
 
   it('migrate: the compiled migrations are the ones already applied, under the same names', () => {
@@ -235,7 +241,7 @@ describe('the compiled per-role processes start from node', () => {
   });
 
   it('rail: answers /health and exits 0 on SIGTERM', async () => {
-    const rail = await start('dist/src/rail/main.js', { ...process.env, PORT: '0', RAIL_CALLBACK_SECRET: `rail_${randomUUID()}` }, /rail listening on (\d+)/);
+    const rail = await start('dist/stack/rail/main.js', { ...process.env, PORT: '0', RAIL_CALLBACK_SECRET: `rail_${randomUUID()}` }, /rail listening on (\d+)/);
     const health = await fetch(`http://127.0.0.1:${rail.match[1]}/health`);
     expect(health.status).toBe(200);
     expect(await stop(rail.child)).toBe(0);
@@ -244,8 +250,8 @@ describe('the compiled per-role processes start from node', () => {
   it('api and worker: the API answers /ready and serves the console, the worker polls with the prebuilt bundle, both exit 0 on SIGTERM', async () => {
     const taskQueue = `test-compiled-${randomUUID().slice(0, 8)}`;
     const [api, worker] = await Promise.all([
-      start('dist/src/api-main.js', baseEnv(taskQueue), /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"api started"/),
-      start('dist/src/worker-main.js', { ...baseEnv(taskQueue), WORKFLOW_BUNDLE_PATH: path.join(dist, 'workflow-bundle.js') }, /"msg":"worker started"/),
+      start('dist/src/api/main.js', baseEnv(taskQueue), /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"api started"/),
+      start('dist/worker/main.js', { ...baseEnv(taskQueue), WORKFLOW_BUNDLE_PATH: path.join(dist, 'workflow-bundle.js') }, /"msg":"worker started"/),
     ]);
     const url = api.match[1] as string;
     expect((await fetch(`${url}/ready`)).status).toBe(200);
@@ -254,13 +260,13 @@ describe('the compiled per-role processes start from node', () => {
     expect(await consolePage.text()).toMatch(/<html/i);
 
     // The worker's container health check: healthy once Temporal has seen this host's worker poll.
-    let health = run('dist/src/worker-healthcheck.js', [], baseEnv(taskQueue));
+    let health = run('dist/worker/healthcheck.js', [], baseEnv(taskQueue));
     for (let i = 0; i < 20 && health.status !== 0; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      health = run('dist/src/worker-healthcheck.js', [], baseEnv(taskQueue));
+      health = run('dist/worker/healthcheck.js', [], baseEnv(taskQueue));
     }
     expect({ status: health.status, stderr: health.stderr }).toEqual({ status: 0, stderr: '' });
-    const elsewhere = run('dist/src/worker-healthcheck.js', [], baseEnv(`${taskQueue}-nobody`));
+    const elsewhere = run('dist/worker/healthcheck.js', [], baseEnv(`${taskQueue}-nobody`));
     expect(elsewhere.status).toBe(1);
     expect(elsewhere.stderr).toMatch(/unhealthy: no worker on .+ has polled task queue/);
 

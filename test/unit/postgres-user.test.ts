@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { firstPrivateFolder, folderBlockingDataDir, reachableByOthers, runsAsRoot } from '../../src/db/postgres-user';
+import { firstPrivateFolder, folderBlockingDataDir, reachableByOthers, runsAsRoot } from '../../stack/postgres/postgres-user';
 
 test('a folder inside a private one (mode 0700) cannot be reached by the postgres user; the private one is named', () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'reach-'));

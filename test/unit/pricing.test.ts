@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { ApiError } from '../../src/api/errors';
+import { refusalAsApiError } from '../../src/api/refusals';
+import type { ApiError } from '../../src/http/errors';
+import { isRefusal } from '../../src/refusal';
 import type { Principal } from '../../src/auth/service';
 import { formatAmount, MAX_INTEGER_DIGITS, Money } from '../../src/money/money';
 import { OverrideFeesSchema, parseFeeOverrides } from '../../src/pricing/overrides';
@@ -791,15 +793,15 @@ describe('computePrice: properties', () => {
 
 /* ---------- request-side rules ---------- */
 
-/** The ApiError `fn` throws (fails the test when it throws anything else or nothing). */
+/** What `fn` refuses, as the API answers it (fails the test when it throws anything else or nothing). */
 function apiError(fn: () => unknown): ApiError {
   try {
     fn();
   } catch (err) {
-    if (err instanceof ApiError) return err;
+    if (isRefusal(err)) return refusalAsApiError(err);
     throw err;
   }
-  throw new Error('expected an ApiError');
+  throw new Error('expected a refusal');
 }
 
 type Overrides = NonNullable<Parameters<typeof parseFeeOverrides>[0]>;

@@ -12,7 +12,7 @@ import {
   signRailCallback,
   verifyRailCallback,
 } from '../../src/rail/signature';
-import { createRailApp } from '../../src/rail/server';
+import { createRailApp } from '../../stack/rail/server';
 
 const SECRET = 'rail_test_secret_0123456789';
 const BODY = '{"payout_id":"0b5c8e0e-3f43-4a4e-9b7e-2d9f3c1a7e10","rail_reference":"RAIL0123456789AB","event":"settled"}';

@@ -2,7 +2,7 @@ import * as workflows from '../../workflows';
 import { transferWorkflowV2 } from '../../workflows/transfer';
 import { payoutWorkflowV2 } from '../../workflows/payout';
 import { webhookDeliveryWorkflow } from '../../workflows/webhook-delivery';
-import { LEGACY_WORKFLOW_TYPES, PAYOUT_WORKFLOW_TYPE, TRANSFER_WORKFLOW_TYPE, transferWorkflowId, WEBHOOK_DELIVERY_WORKFLOW_TYPE } from '../../workflows/definitions';
+import { LEGACY_WORKFLOW_TYPES, PAYOUT_WORKFLOW_TYPE, TRANSFER_WORKFLOW_TYPE, transferWorkflowId, WEBHOOK_DELIVERY_WORKFLOW_TYPE } from '../../workflows/contract';
 
 test('clients start the workflows by the names the worker registers them under', () => {
   expect(transferWorkflowV2.name).toBe(TRANSFER_WORKFLOW_TYPE);

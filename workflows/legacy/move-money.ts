@@ -17,31 +17,40 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
-import type { TransferActivities } from '../../activities';
-import { ResponseCode, TransferFailureType, RESPONSE_MESSAGES, type RecordedOutcome, type TransferStatus } from '../../src/transfers/outcomes';
 import { isWellFormedDecision, outcomeOfFailure as refusalOutcome } from '../failures';
 import {
   awaitTransferOutcomeUpdate,
   complianceDecisionSignal,
   railEventSignal,
   CustomerIdSearchAttribute,
-  type ComplianceDecisionSignal,
+  ResponseCode,
+  RESPONSE_MESSAGES,
   SourceAccountIdSearchAttribute,
   transferStatusQuery,
+  TransferFailureType,
   TransferStatusSearchAttribute,
+  type ComplianceDecision,
+  type LegacyActivities,
+  type RailActivities,
+  type RecordedOutcome,
   type TransferOutcome,
+  type TransferStatus,
+  type TransferStepActivities,
   type TransferStep,
   type TransferWorkflowInput,
-} from '../definitions';
+} from '../contract';
 
-const activities = proxyActivities<TransferActivities>({
+/** Everything the first version calls: its own steps, and the ones it shares with the current versions. */
+type FirstVersionActivities = LegacyActivities & TransferStepActivities & RailActivities;
+
+const activities = proxyActivities<FirstVersionActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
 type Compensation = { name: string; run: () => Promise<void> };
 
-const railActivities = proxyActivities<TransferActivities>({
+const railActivities = proxyActivities<FirstVersionActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 });
@@ -69,7 +78,7 @@ async function moveMoney(input: TransferWorkflowInput, kind: 'transfer' | 'payou
 
   setHandler(transferStatusQuery, () => progress());
   // A decision can arrive before the workflow waits for it (it is kept) or twice (the first counts).
-  let decisionRequest: ComplianceDecisionSignal | undefined;
+  let decisionRequest: ComplianceDecision<'release' | 'reject'> | undefined;
   const progress = () => ({ transferId: input.transferId, status, step, outcome });
   setHandler(awaitTransferOutcomeUpdate, async () => {
     // Held counts as an answer only while no decision has arrived; after one, wait for the outcome.
@@ -130,7 +139,7 @@ async function moveMoney(input: TransferWorkflowInput, kind: 'transfer' | 'payou
       upsertSearchAttributes([{ key: TransferStatusSearchAttribute, value: status }]);
       const arrived = await condition(() => decisionRequest !== undefined, `${ttlSeconds} seconds`);
       const request = arrived
-        ? (decisionRequest as ComplianceDecisionSignal)
+        ? (decisionRequest as ComplianceDecision<'release' | 'reject'>)
         : { decision: 'expire' as const, reviewer: 'system', reason: `No decision within ${ttlSeconds} seconds: the hold expired.` };
       const decided = await activities.recordComplianceDecision({ ...ref, ...request });
       status = 'processing';
