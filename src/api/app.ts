@@ -81,6 +81,7 @@ export function createApp(deps: AppDeps) {
     holdTtlSeconds: deps.complianceHoldTtlSeconds,
     payoutTiming: deps.payoutTiming,
     summarize: createWorkflowSummaries({ db, currencies }),
+    minorUnits: currencies.minorUnits,
   });
   const recovery = createTransferRecovery({ db, transfers: services.transferRepository, gateway, logger, minAgeMs: RECOVERY_MIN_AGE_MS });
   const app = express();

@@ -192,6 +192,14 @@ describe('screening and the hold queue', () => {
     await expectLedgerInvariants(app.db);
   });
 
+  test("a held transfer's workflow input shows its amount as the API does (12000.00), not with the database's scale", async () => {
+    const t = await heldTransfer(admin, await party(admin, { deposit: '12000.00' }), await party(admin), '12000.00');
+    const history = await temporal.client.workflow.getHandle(t.workflow_id).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const input = JSON.parse(Buffer.from(payload?.data ?? new Uint8Array()).toString('utf8'));
+    expect(input).toMatchObject({ transferId: t.id, sourceAmount: '12000.00', sourceCurrency: 'USD', targetAmount: null, targetCurrency: 'USD' });
+  });
+
   test('hold → release: 12000.00 USD is held (12) with its funds reserved, queued with parties and hits, released once by an officer, audited', async () => {
     const deposit = '20000.00';
     const amount = '12000.00';

@@ -146,6 +146,21 @@ describe('the key is checked before the body is read', () => {
 });
 
 describe('large bodies: only the watch-list import, only for an admin', () => {
+  test('a body declared over its limit for the key\'s role is answered 413 at once, before the rest of it arrives, and the connection closed', async () => {
+    const NINE_MB = 9 * 1024 * 1024;
+    for (const role of ['compliance', 'client'] as const) {
+      const { key } = await keyOf(app, role);
+      // 256 KB of a declared 9 MB: a server that waited for the body (as body parsers do) would never answer.
+      const res = await partialBody(app, '/v1/compliance/watchlist/import', { Authorization: `Bearer ${key}` }, NINE_MB, Buffer.from('{"list":"SDN","csv":"' + 'x'.repeat(256 * 1024)));
+      expect({ role, status: res.status, code: res.body?.errors?.[0]?.error_code }).toEqual({ role, status: 413, code: 'body_too_large' });
+      expect(res.headers.connection).toBe('close');
+    }
+    // Any route held to MAX_BODY_BYTES, for any role.
+    const { key } = await keyOf(app, 'admin');
+    const res = await partialBody(app, '/v1/customers', { Authorization: `Bearer ${key}` }, 65_537, Buffer.from('{"name":"'));
+    expect({ status: res.status, code: res.body?.errors?.[0]?.error_code }).toEqual({ status: 413, code: 'body_too_large' });
+  });
+
   test('a compliance or client key sending a large body to the import route gets 413, not the 10 MB allowance', async () => {
     for (const role of ['compliance', 'client'] as const) {
       const { key } = await keyOf(app, role);

@@ -5,6 +5,7 @@
 import { screen, type Rule, type ScreeningContext } from '../../src/compliance/engine';
 import { displayAmount } from '../../src/money/money';
 import type { TransferRow } from '../../src/transfers/model';
+import { toWorkflowInput } from '../../src/transfers/workflow-gateway';
 import { workflowSummary } from '../../src/transfers/workflow-summary';
 
 const UNITS: Record<string, number> = { USD: 2, JPY: 0, KWD: 3 };
@@ -82,5 +83,28 @@ describe('workflowSummary', () => {
   it('stays one short line', () => {
     const long = workflowSummary(row({}), { source: 'x'.repeat(300), destination: 'y' }, { source: 2, target: 2 });
     expect(long.length).toBeLessThanOrEqual(200);
+  });
+});
+
+describe("a workflow's input, as ops read it in the Temporal UI", () => {
+  const held = {
+    id: 't-1',
+    customer_id: 'c-1',
+    source_account_id: 'acc-a',
+    destination_account_id: 'acc-b',
+    source_amount: '12000.00000000',
+    source_currency: 'USD',
+    target_amount: '1803600.00000000',
+    target_currency: 'JPY',
+    reference: 'held',
+  } as TransferRow;
+
+  it("shows amounts in the currencies' minor units, as the API does", () => {
+    expect(toWorkflowInput(held, 3600, { source: 2, target: 0 })).toMatchObject({ sourceAmount: '12000.00', targetAmount: '1803600', sourceCurrency: 'USD', targetCurrency: 'JPY', holdTtlSeconds: 3600 });
+  });
+
+  it('keeps the side the client did not give null until priced, and without the minor units, the amounts as stored', () => {
+    expect(toWorkflowInput({ ...held, target_amount: null }, 60, { source: 2, target: 0 })).toMatchObject({ sourceAmount: '12000.00', targetAmount: null });
+    expect(toWorkflowInput(held, 60)).toMatchObject({ sourceAmount: '12000.00000000', targetAmount: '1803600.00000000' });
   });
 });
